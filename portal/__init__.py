@@ -1,0 +1,64 @@
+"""Jilin pharma-policy self-service portal (吉林省医药产业政策自助服务平台)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from portal.config import ROOT, Config, config_from_env
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Application factory: `gunicorn 'portal:create_app()'`."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config_from_env())
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not configured")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, select_locale
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.session_protection = "basic"
+
+    from portal.services.accounts import load_user
+
+    login_manager.user_loader(load_user)
+
+    from portal.views import admin, api, auth, enterprise, errors, public, review
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(enterprise.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.match_api)  # stateless JSON, no cookies consulted
+    errors.register(app)
+
+    from portal import templating
+
+    templating.register(app)
+
+    from portal.cli import register_cli
+
+    register_cli(app)
+    return app

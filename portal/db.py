@@ -1,0 +1,106 @@
+"""Database engine and per-request sessions.
+
+SQLite (the embedded default) gets WAL, a busy timeout and foreign keys on every connection,
+and every transaction starts with BEGIN IMMEDIATE so two gunicorn workers serialise their writes
+instead of one silently overwriting what the other read. PostgreSQL is used when DATABASE_URL
+is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, create_engine
+
+
+def normalise_url(url: str) -> str:
+    # Heroku-style URLs and plain postgresql:// should use the psycopg 3 driver we ship.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # Requests that may write take the write lock up front: a read-then-write transaction
+        # can then never interleave with another writer and lose its update. Reads stay
+        # concurrent (WAL).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+_write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
+
+
+def _may_write() -> bool:
+    if _write_intent.get():
+        return True
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+class Database:
+    """Flask extension holding the engine; sessions live for one request (in flask.g)."""
+
+    def init_app(self, app: Flask) -> None:
+        # The engine belongs to the app, so two apps (tests, tools) never share a database by accident.
+        app.extensions["portal_db_engine"] = make_engine(app.config["DATABASE_URL"])
+        app.teardown_appcontext(self._close_session)
+
+    @property
+    def engine(self) -> Engine:
+        return current_app.extensions["portal_db_engine"]
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = Session(self.engine, expire_on_commit=False)
+        return g.db_session
+
+    def _close_session(self, _exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    @contextmanager
+    def standalone(self) -> Iterator[Session]:
+        """A writing session outside a request (CLI, seeding, benchmarks)."""
+        token = _write_intent.set(True)
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        finally:
+            _write_intent.reset(token)
+
+
+db = Database()

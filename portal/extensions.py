@@ -1,0 +1,30 @@
+"""Extensions created at module level and bound in create_app() with init_app."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_babel import Babel
+from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+from portal.db import db
+
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Chinese first; Korean or English when the user chose it (cookie) or the browser asks."""
+    chosen = request.cookies.get("lang")
+    if chosen in ("zh", "ko", "en"):
+        return chosen
+    return request.accept_languages.best_match(["zh", "ko", "en"]) or "zh"
+
+
+__all__ = ["babel", "csrf", "db", "htmx", "limiter", "login_manager", "select_locale"]

@@ -1,0 +1,233 @@
+"""The enterprise profile vocabulary: every question the portal can ask.
+
+This module is the single source of truth for field names, types, option codes and their
+labels. Measure conditions (portal/policy/data) may only name fields and option codes defined
+here; `portal measures check` enforces that. The questionnaire derives which questions to ask
+from the conditions that reference them, so the order here is only the order of presentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+FieldKind = Literal["text", "choice", "multi", "number", "bool"]
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    zh: str
+    en: str
+    ko: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: FieldKind
+    step: str
+    zh: str
+    en: str
+    ko: str = ""
+    help_zh: str = ""
+    options: tuple[Option, ...] = ()
+    unit_zh: str = ""  # for numbers, e.g. 万元
+    required: bool = False  # identity fields that every application form needs
+    max_length: int = 200
+    # Only relevant when another answer makes it meaningful: (field, option codes).
+    # Used for identity-style questions that no condition references directly.
+    ask_if: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Codes whose answer is stored with a date (milestones).
+    dated: bool = False
+
+    def option(self, code: str) -> Option | None:
+        return next((o for o in self.options if o.code == code), None)
+
+    def option_codes(self) -> list[str]:
+        return [o.code for o in self.options]
+
+
+@dataclass(frozen=True)
+class Step:
+    code: str
+    zh: str
+    en: str
+    ko: str = ""
+    fields: list[str] = field(default_factory=list)
+
+
+def _o(code: str, zh: str, en: str, ko: str = "") -> Option:
+    return Option(code, zh, en, ko)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
+    Step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
+    Step("business", "行业与角色", "Sectors and roles", "업종 및 역할"),
+    Step("devices", "医疗器械", "Medical devices", "의료기기"),
+    Step("cosmetics", "化妆品", "Cosmetics", "화장품"),
+    Step("milestones", "产品与注册进展", "Products and registrations", "제품 및 등록 진행"),
+    Step("figures", "经营数据", "Business figures", "경영 데이터"),
+    Step("projects", "项目与平台", "Projects and platforms", "프로젝트 및 플랫폼"),
+    Step("plans", "发展计划", "Plans", "발전 계획"),
+)
+
+LOCATIONS = (
+    _o("zhonghan_zone", "中韩(长春)国际合作示范区", "China-Korea (Changchun) International Cooperation Demonstration Zone", "중한(창춘)국제협력시범구"),
+    _o("changchun_new_area", "长春新区", "Changchun New Area", "창춘신구"),
+    _o("changchun_other", "长春市其他地区", "Elsewhere in Changchun", "창춘시 기타 지역"),
+    _o("corridor_other", "辽源、梅河口、通化、白山、延边（走廊节点）", "Liaoyuan, Meihekou, Tonghua, Baishan or Yanbian (corridor)", "랴오위안·메이허커우·퉁화·바이산·옌볜"),
+    _o("jilin_other", "吉林省其他地区", "Elsewhere in Jilin", "지린성 기타 지역"),
+    _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외"),
+)
+
+#: Locations inside Jilin province. Documents 001/003/004 address enterprises "在我省/省内".
+JILIN_LOCATIONS = ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other", "jilin_other")
+#: 长辽梅通白延医药健康产业走廊 (003 task 3; 001 clause 十六): the zone and new area lie in 长春.
+CORRIDOR_LOCATIONS = ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other")
+
+FIELDS: tuple[Field, ...] = (
+    # --- identity: needed on every application form, never by a condition
+    Field("enterprise_name", "text", "identity", "企业名称", "Enterprise name", "기업명", required=True),
+    Field("credit_code", "text", "identity", "统一社会信用代码", "Unified social credit code", "통일사회신용코드",
+          help_zh="18 位，见营业执照", required=True, max_length=18),
+    Field("address", "text", "identity", "注册地址", "Registered address", "등록 주소", required=True),
+    Field("legal_representative", "text", "identity", "法定代表人", "Legal representative", "법정대표인", required=True, max_length=50),
+    Field("contact_person", "text", "identity", "联系人", "Contact person", "담당자", required=True, max_length=50),
+    Field("contact_phone", "text", "identity", "联系电话", "Contact phone", "연락처", required=True, max_length=20),
+    # --- location and ownership
+    Field("location", "choice", "location", "企业所在地", "Location", "소재지", options=LOCATIONS),
+    Field("ownership", "choice", "location", "企业性质", "Ownership", "기업 성격", options=(
+        _o("domestic", "内资企业", "Domestic", "내자 기업"),
+        _o("korean_invested", "韩资企业", "Korean-invested", "한국 투자 기업"),
+        _o("foreign_invested", "其他外商投资企业", "Other foreign-invested", "기타 외국인 투자 기업"),
+    )),
+    # --- sectors and roles
+    Field("sectors", "multi", "business", "所属行业（可多选）", "Sectors (choose all that apply)", "업종(복수 선택)", options=(
+        _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품"),
+        _o("cell_gene", "细胞治疗与基因治疗药物", "Cell and gene therapy", "세포·유전자 치료제"),
+        _o("chemical_drug", "化学药（制剂）", "Chemical drugs (formulations)", "화학의약품"),
+        _o("api", "原料药及中间体", "APIs and intermediates", "원료의약품 및 중간체"),
+        _o("tcm", "中药（中成药、配方颗粒、经典名方）", "Traditional Chinese medicine", "중약"),
+        _o("tcm_materials", "中药材与中药饮片", "TCM materials and decoction pieces", "중약재·음편"),
+        _o("medical_device", "医疗器械", "Medical devices", "의료기기"),
+        _o("ivd", "体外诊断试剂", "In-vitro diagnostics", "체외진단시약"),
+        _o("pharma_equipment", "制药设备与检测仪器", "Pharmaceutical equipment and test instruments", "제약 설비 및 검사 기기"),
+        _o("cosmetics", "化妆品及绿色日化品", "Cosmetics and green daily chemicals", "화장품"),
+        _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품"),
+        _o("health_services", "医疗与健康服务", "Medical and health services", "의료·건강 서비스"),
+        _o("distribution", "药品、医疗器械流通", "Drug and device distribution", "의약품·의료기기 유통"),
+    )),
+    Field("roles", "multi", "business", "企业在产业中的角色（可多选）", "Roles (choose all that apply)", "역할(복수 선택)", options=(
+        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 허가권자(MAH)"),
+        _o("drug_manufacturer", "药品生产企业", "Drug manufacturer", "의약품 제조업체"),
+        _o("device_registrant", "医疗器械注册人", "Medical device registrant", "의료기기 등록인"),
+        _o("device_manufacturer", "医疗器械生产企业", "Medical device manufacturer", "의료기기 제조업체"),
+        _o("contract_manufacturer", "受托生产企业", "Contract manufacturer", "수탁 제조업체"),
+        _o("cosmetics_manufacturer", "化妆品生产企业", "Cosmetics manufacturer", "화장품 제조업체"),
+        _o("cosmetics_filer", "化妆品注册人、备案人", "Cosmetics registrant or filer", "화장품 등록·신고인"),
+        _o("domestic_responsible_person", "进口化妆品境内责任人", "Domestic responsible person for imported cosmetics", "수입 화장품 국내 책임자"),
+        _o("distributor", "药品、医疗器械经营企业", "Distributor", "유통업체"),
+        _o("medical_institution", "医疗机构", "Medical institution", "의료기관"),
+        _o("research_institution", "药物研发机构、科研院所", "Drug research institution", "연구기관"),
+        _o("cro", "合同研发机构（CRO）", "Contract research organisation (CRO)", "CRO"),
+        _o("cmo", "合同外包生产机构（CMO）", "Contract manufacturing organisation (CMO)", "CMO"),
+        _o("cdmo", "合同定制研发生产机构（CDMO）", "CDMO", "CDMO"),
+        _o("platform_operator", "公共服务平台运营方", "Public service platform operator", "공공 서비스 플랫폼 운영자"),
+    )),
+    Field("is_leading_enterprise", "bool", "business", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
+          help_zh="按所在地主管部门的认定或行业公认地位作答"),
+    # --- medical devices
+    Field("device_classes", "multi", "devices", "医疗器械管理类别（可多选）", "Device classes", "의료기기 등급", options=(
+        _o("class1", "第一类", "Class I", "1등급"),
+        _o("class2", "第二类", "Class II", "2등급"),
+        _o("class3", "第三类", "Class III", "3등급"),
+    )),
+    Field("device_procedures", "multi", "devices", "拟申请或已进入的注册审批程序", "Registration procedure applied for", "등록 심사 절차", options=(
+        _o("innovative", "创新产品注册审批程序", "Innovative product procedure", "혁신 제품 절차"),
+        _o("priority", "优先审批程序", "Priority review procedure", "우선 심사 절차"),
+        _o("emergency", "应急审批程序", "Emergency procedure", "긴급 심사 절차"),
+        _o("standard", "常规程序", "Standard procedure", "일반 절차"),
+    )),
+    Field("device_types", "multi", "devices", "产品类型（可多选）", "Device types", "제품 유형", options=(
+        _o("active", "有源医疗器械", "Active devices", "능동형 의료기기"),
+        _o("ivd_reagent", "体外诊断试剂", "IVD reagents", "체외진단시약"),
+        _o("materials", "医用材料、植（介）入器械", "Medical materials and implants", "의료용 재료"),
+        _o("smart", "智慧医疗、数字化诊疗产品", "Smart and digital medical products", "스마트 의료 제품"),
+        _o("other", "其他", "Other", "기타"),
+    )),
+    # --- cosmetics
+    Field("cosmetics_activities", "multi", "cosmetics", "化妆品业务（可多选）", "Cosmetics activities", "화장품 사업", options=(
+        _o("import_ordinary", "进口普通化妆品", "Importing ordinary cosmetics", "일반 화장품 수입"),
+        _o("domestic_production", "境内生产化妆品", "Producing cosmetics in China", "국내 생산"),
+        _o("new_raw_material", "化妆品新原料（含特色植物资源）研发", "New cosmetic raw materials R&D", "신원료 연구개발"),
+    )),
+    # --- milestones (each may carry the date it was reached)
+    Field("milestones", "multi", "milestones", "已取得的注册与研发进展（可多选，并填写日期）", "Milestones reached (with dates)", "달성한 성과(날짜 포함)", dated=True, options=(
+        _o("clinical_trial_approval", "新取得药物/器械临床试验许可", "New clinical trial approval", "임상시험 승인"),
+        _o("registration_accepted", "新取得注册申请受理书", "Registration application accepted", "등록 신청 접수증"),
+        _o("new_drug_certificate", "新获得新药证书（生产批件）且在吉林省转化生产", "New drug certificate, produced in Jilin", "신약 증서 취득 및 지린성 생산"),
+        _o("innovative_drug_progress", "创新药、改良型新药或突破性治疗药物研发取得阶段性进展", "Innovative/improved/breakthrough drug reached a stage", "혁신신약 단계적 성과"),
+        _o("class3_first_registration", "首次取得第三类医疗器械注册证", "First Class III device registration", "3등급 의료기기 최초 등록"),
+        _o("national_innovative_device", "产品获批国家创新医疗器械", "National innovative device approval", "국가 혁신 의료기기 승인"),
+        _o("device_in_production", "取得医疗器械注册证的产品已转化生产", "Registered device in production", "등록 의료기기 생산 전환"),
+        _o("device_invention_patent", "注册产品具有发明专利", "Registered device holds an invention patent", "발명 특허 보유"),
+        _o("pharmacopoeia_drafter", "作为牵头起草企业使中药材首次进入《中国药典》", "Lead drafter of a TCM material first in the Pharmacopoeia", "약전 최초 등재 주도"),
+        _o("generic_consistency", "完成化学仿制药一致性评价研究", "Completed generic consistency evaluation", "제네릭 동등성 평가 완료"),
+        _o("high_tech_first", "首次被认定为国家高新技术企业", "First recognised as national high-tech enterprise", "국가 하이테크 기업 최초 인정"),
+        _o("main_board_listing", "在主板新上市", "Newly listed on a main board", "메인보드 신규 상장"),
+    )),
+    Field("introduced_innovative_drug", "bool", "milestones", "是否直接引进已取得阶段性成果的创新药、改良型新药或突破性治疗药物",
+          "Have you directly introduced an innovative drug that already reached a stage?", "단계적 성과를 거둔 혁신신약을 직접 도입했습니까?"),
+    Field("has_self_developed_drug", "bool", "milestones", "是否持有自主研发的药品", "Do you hold self-developed drugs?", "자체 개발 의약품을 보유합니까?"),
+    Field("innovative_drug_rnd", "bool", "milestones", "是否在研新结构、新靶点、新机制的创新药物", "Are you developing first-in-class drugs (new structure, target or mechanism)?", "신구조·신표적·신기전 혁신신약을 개발 중입니까?"),
+    # --- figures
+    Field("annual_revenue_wan", "number", "figures", "上一年度营业收入", "Last year's revenue", "전년도 매출", unit_zh="万元"),
+    Field("previous_peak_revenue_wan", "number", "figures", "此前各年度最高营业收入", "Highest revenue of earlier years", "이전 연도 최고 매출", unit_zh="万元",
+          help_zh="用于判断是否“首次突破”某一规模"),
+    Field("online_sales_wan", "number", "figures", "上一年度线上销售收入（网络平台销售、网上支付结算）", "Last year's online sales", "전년도 온라인 매출", unit_zh="万元"),
+    Field("previous_peak_online_sales_wan", "number", "figures", "此前各年度最高线上销售收入", "Highest online sales of earlier years", "이전 최고 온라인 매출", unit_zh="万元"),
+    Field("revived_variety_sales_wan", "number", "figures", "盘活的省内闲置品种在我省生产上市后的年销售收入", "Annual sales of a revived idle variety", "재가동 품목 연매출", unit_zh="万元"),
+    Field("secondary_dev_sales_increase_wan", "number", "figures", "大品种二次开发后较上一年度新增销售收入", "Sales increase after secondary development", "2차 개발 후 매출 증가", unit_zh="万元"),
+    # --- projects
+    Field("projects", "multi", "projects", "正在实施的研发与产业化项目（可多选）", "R&D and industrialisation projects", "연구개발·산업화 프로젝트", options=(
+        _o("tcm_industrialisation", "中成药、中药配方颗粒研发和产业化项目", "TCM patent medicine or granule project", "중성약·배합과립 프로젝트"),
+        _o("biologic_industrialisation", "生物制品研发及产业化项目", "Biologic product project", "바이오의약품 프로젝트"),
+        _o("cosmetics_industrialisation", "以取得生产许可为目标、功能成分明确的化妆品研发与产业化项目", "Cosmetics project aiming at a production licence", "화장품 프로젝트"),
+        _o("device_industrialisation", "医疗器械、制药设备及药品检测仪器研发及产业化项目", "Device, equipment or instrument project", "의료기기·설비 프로젝트"),
+        _o("tech_upgrade_after_attraction", "省外招商引资或兼并重组后在我省实施的技术提升改造、产品优化升级项目", "Upgrade project after investment attraction or merger", "투자 유치 후 기술 개선 프로젝트"),
+        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "공공 플랫폼"),
+        _o("service_platform_new_area", "在长春新区建设药物筛选、合成、报批、第三方检测、中试、MAH综合服务等专业技术服务平台", "Technical service platform in Changchun New Area", "창춘신구 기술 서비스 플랫폼"),
+    )),
+    Field("project_investment_wan", "number", "projects", "重大产业化项目总投资", "Total investment of the major project", "주요 프로젝트 총투자", unit_zh="万元"),
+    Field("project_has_fixed_asset_loan", "bool", "projects", "该项目是否有固定资产贷款且能在规定时间内投产", "Does the project have fixed-asset loans and start production on schedule?", "고정자산 대출이 있고 기한 내 가동됩니까?"),
+    Field("new_equipment_investment_wan", "number", "projects", "技术改造项目新购科研仪器设备实际投资额", "Investment in newly bought research equipment", "신규 연구장비 투자액", unit_zh="万元"),
+    # --- plans
+    Field("plans", "multi", "plans", "今后的计划（可多选）", "Plans", "향후 계획", options=(
+        _o("fda_edqm_drug", "自主研发药品申请美国FDA或欧盟EDQM注册并生产", "FDA/EDQM registration for self-developed drugs", "FDA/EDQM 의약품 등록"),
+        _o("fda_ce_device", "自主研发第二、三类医疗器械申请美国FDA注册或欧洲CE认证并生产", "FDA/CE for self-developed devices", "FDA/CE 의료기기 인증"),
+        _o("overseas_expansion", "拓展境外市场、国际商务拓展（BD）、对外授权或境外合资", "Overseas markets, BD, out-licensing or joint ventures", "해외 시장 진출"),
+        _o("site_change", "仅变更药品生产地址（工艺、设备不变）的场地变更", "Change of manufacturing site only", "제조 장소 변경"),
+        _o("port_import", "经长春空港、珲春等口岸进口药品、中药材或科研用品", "Import via Changchun airport or Hunchun ports", "항구 통한 수입"),
+        _o("cross_province_commissioning", "跨省委托生产或多点委托生产", "Cross-province or multi-site contract manufacturing", "성간 위탁 생산"),
+        _o("commission_in_new_area", "委托长春新区内药品企业生产，产值、销售、税收结算在新区", "Commission production in Changchun New Area", "창춘신구 위탁 생산"),
+        _o("multi_warehouse", "跨区域多仓、异地设库经营", "Multi-region warehousing", "다지역 창고 운영"),
+        _o("merger_or_transfer", "通过合资合作、兼并重组承接产业转移或科技成果转化项目", "Take on transferred projects through JV or merger", "합작·인수합병"),
+        _o("glp_study", "在吉林省药物安全评价中心（GLP）开展非临床研究", "Non-clinical studies at Jilin GLP centre", "GLP 비임상 연구"),
+        _o("hospital_preparation_rnd", "开展医疗机构制剂（院内制剂）或古代经典名方研究", "Hospital preparations or classical formula research", "원내 제제 연구"),
+        _o("new_production_line", "新建生产线或新办药品生产企业，需要生产许可与GMP检查", "New production line needing licence and GMP inspection", "신규 생산라인"),
+        _o("settle_in_zone", "到中韩示范区或长春新区落地、入园", "Settle in the zone or new area", "시범구·신구 입주"),
+    )),
+)
+
+FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+for _step in STEPS:
+    _step.fields.extend(f.name for f in FIELDS if f.step == _step.code)
+
+IDENTITY_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.step == "identity")
+
+
+def step_of(field_name: str) -> Step:
+    code = FIELDS_BY_NAME[field_name].step
+    return next(s for s in STEPS if s.code == code)

@@ -1,0 +1,217 @@
+"""Enterprise staff: questionnaire, matching results, PDFs and submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from portal.extensions import db
+from portal.policy.catalog import catalog
+from portal.policy.matching import grouped, match_profile, total_max_cash
+from portal.profile.fields import FIELDS_BY_NAME, STEPS, Field
+from portal.profile.flow import steps_for
+from portal.profile.validate import DATES_FIELD, AnswerError
+from portal.services import answers as answer_service
+from portal.services import submissions as submission_service
+from portal.services import units
+from portal.templating import render, today
+from portal.views.access import access
+
+bp = Blueprint("enterprise", __name__)
+
+
+def _enterprise_id() -> int:
+    return int(current_user.enterprise_id)
+
+
+def raw_from_form(form: MultiDict[str, str], f: Field) -> tuple[bool, Any]:
+    """(was the question part of the form?, raw value) — checkbox groups post nothing when empty."""
+    if f.kind == "multi":
+        if f"{f.name}__present" not in form:
+            return False, None
+        return True, form.getlist(f.name)
+    if f.name not in form:
+        return False, None
+    return True, form.get(f.name)
+
+
+def dates_from_form(form: MultiDict[str, str]) -> tuple[bool, dict[str, str] | None]:
+    if "milestones__present" not in form:
+        return False, None
+    codes = FIELDS_BY_NAME["milestones"].option_codes()
+    return True, {c: form.get(f"date__{c}", "") for c in codes if form.get(f"date__{c}")}
+
+
+def _base_version(form: MultiDict[str, str], name: str) -> int | None:
+    raw = form.get(f"v__{name}", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _context(errors: dict[str, str] | None = None, conflicts: dict[str, Any] | None = None) -> dict[str, Any]:
+    eid = _enterprise_id()
+    profile = answer_service.profile_of(db.session, eid)
+    steps = steps_for(profile, today())
+    return {"profile": profile, "versions": answer_service.versions_of(db.session, eid), "steps": steps,
+            "fields": FIELDS_BY_NAME, "errors": errors or {}, "conflicts": conflicts or {},
+            "revision": _revision(eid), "dates_field": DATES_FIELD}
+
+
+def _revision(eid: int) -> int:
+    from portal.models import Enterprise
+
+    ent = db.session.get(Enterprise, eid)
+    return ent.answers_revision if ent else 0
+
+
+@bp.get("/app")
+@access("enterprise")
+def dashboard():
+    """Enterprise home: questionnaire progress, best matches, submissions."""
+    eid = _enterprise_id()
+    profile = answer_service.profile_of(db.session, eid)
+    results = match_profile(profile, today())
+    steps = steps_for(profile, today())
+    asked = [name for _, names in steps for name in names]
+    return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
+                  total=total_max_cash(results), asked=len(asked), answered=sum(n in profile for n in asked),
+                  submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
+                  status_zh=submission_service.STATUS_ZH)
+
+
+@bp.get("/q")
+@access("enterprise")
+def questionnaire():
+    """Start or resume the questionnaire at the first step with an unanswered question."""
+    ctx = _context()
+    for step, names in ctx["steps"]:
+        if any(n not in ctx["profile"] for n in names):
+            return redirect(url_for("enterprise.step", code=step.code))
+    return redirect(url_for("enterprise.review"))
+
+
+def _step_or_404(code: str, steps: list) -> tuple[int, Any, list[str]]:  # type: ignore[type-arg]
+    for i, (step, names) in enumerate(steps):
+        if step.code == code:
+            return i, step, names
+    if any(s.code == code for s in STEPS):
+        return -1, next(s for s in STEPS if s.code == code), []
+    abort(404)
+
+
+@bp.route("/q/<code>", methods=["GET", "POST"])
+@access("enterprise")
+def step(code: str):
+    """One questionnaire step; POST saves every answer of the step, then moves on."""
+    errors: dict[str, str] = {}
+    conflicts: dict[str, Any] = {}
+    if request.method == "POST":
+        ctx = _context()
+        index, _step, names = _step_or_404(code, ctx["steps"])
+        values, bases = {}, {}
+        for name in names:
+            present, raw = raw_from_form(request.form, FIELDS_BY_NAME[name])
+            if present:
+                values[name], bases[name] = raw, _base_version(request.form, name)
+        if "milestones" in names:
+            present, raw_dates = dates_from_form(request.form)
+            if present:
+                values[DATES_FIELD], bases[DATES_FIELD] = raw_dates, _base_version(request.form, DATES_FIELD)
+        results, errors = answer_service.save_many(db.session, _enterprise_id(), current_user.id, values, bases,
+                                                   today())
+        conflicts = {r.field: r for r in results if r.conflict}
+        if not errors and not conflicts:
+            steps = _context()["steps"]  # answers may have changed which steps remain
+            codes = [s.code for s, _ in steps]
+            if request.form.get("go") == "back":
+                pos = codes.index(code) if code in codes else len(codes)
+                return redirect(url_for("enterprise.step", code=codes[pos - 1]) if pos > 0
+                                else url_for("enterprise.dashboard"))
+            later = [c for c in codes if [s.code for s in STEPS].index(c) > [s.code for s in STEPS].index(code)]
+            return redirect(url_for("enterprise.step", code=later[0]) if later else url_for("enterprise.review"))
+    ctx = _context(errors, conflicts)
+    index, current_step, names = _step_or_404(code, ctx["steps"])
+    if index < 0:
+        flash("根据您之前的回答，这一步无需填写。")
+        return redirect(url_for("enterprise.questionnaire"))
+    if request.method == "POST":
+        # Keep what the user typed beside the error; nothing invalid was stored.
+        ctx["typed"] = request.form
+    codes = [s.code for s, _ in ctx["steps"]]
+    return render("enterprise/step.html", block="step", step=current_step, names=names, index=index,
+                  total=len(codes), prev_code=codes[index - 1] if index > 0 else None,
+                  status=422 if errors or conflicts else 200, **ctx)
+
+
+@bp.post("/q/answer/<name>")
+@access("enterprise")
+def autosave(name: str):
+    """Autosave one answer as it is given (htmx); returns the question with its new version."""
+    if name not in FIELDS_BY_NAME:
+        abort(404)
+    f = FIELDS_BY_NAME[name]
+    present, raw = raw_from_form(request.form, f)
+    errors: dict[str, str] = {}
+    conflicts: dict[str, Any] = {}
+    if present:
+        try:
+            result = answer_service.save_answer(db.session, _enterprise_id(), current_user.id, name, raw,
+                                                _base_version(request.form, name), today())
+            if result.conflict:
+                conflicts[name] = result
+        except AnswerError as exc:
+            db.session.rollback()
+            errors[name] = str(exc)
+    if name == "milestones":
+        present_dates, raw_dates = dates_from_form(request.form)
+        if present_dates:
+            try:
+                answer_service.save_answer(db.session, _enterprise_id(), current_user.id, DATES_FIELD, raw_dates,
+                                           None, today())
+            except AnswerError as exc:
+                db.session.rollback()
+                errors[name] = str(exc)
+    ctx = _context(errors, conflicts)
+    if errors or conflicts:
+        ctx["typed"] = request.form
+    return render("enterprise/_question.html", name=name, saved=not errors and not conflicts,
+                  status=422 if errors else (409 if conflicts else 200), **ctx)
+
+
+@bp.get("/q/sync")
+@access("enterprise")
+def sync():
+    """Answers changed on another device since `since` (htmx polling), as out-of-band swaps."""
+    since = request.args.get("since", "")
+    if not since.isdigit():
+        abort(400)
+    changed = answer_service.changed_since(db.session, _enterprise_id(), int(since))
+    shown = set(request.args.getlist("shown"))
+    names = [a.field for a in changed if a.field in FIELDS_BY_NAME and (not shown or a.field in shown)]
+    if not changed:
+        return "", 204
+    return render("enterprise/_sync.html", changed=names, **_context())
+
+
+@bp.get("/q/review")
+@access("enterprise")
+def review():
+    """Check your answers, with a change link per answer."""
+    return render("enterprise/review.html", **_context())
+
+
+@bp.get("/results")
+@access("enterprise")
+def results():
+    """Matched measures with reasons, maximum support, validity and whom to contact."""
+    profile = answer_service.profile_of(db.session, _enterprise_id())
+    matched = match_profile(profile, today())
+    groups = grouped(matched)
+    unit_names = {n for r in matched if r.status in ("eligible", "near_miss")
+                  for n in (*r.measure.lead_units, *r.measure.service_points)}
+    contacts = units.views_by_key(db.session, unit_names)
+    return render("enterprise/results.html", block="results", groups=groups, total=total_max_cash(matched),
+                  profile=profile, contacts=contacts, cat=catalog(),
+                  show=request.args.get("show", ""))

@@ -1,0 +1,45 @@
+"""Error pages in the site layout (HTML) or JSON for the API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("请求有误", "提交的内容无法处理，请返回检查后重试。"),
+    403: ("无权访问", "您的账号没有访问此页面的权限。"),
+    404: ("页面不存在", "您访问的页面不存在或已被移除。"),
+    405: ("请求方式不正确", "此页面不支持该操作。"),
+    413: ("文件过大", "上传的内容超过了大小限制，请压缩后重试。"),
+    422: ("内容无法处理", "提交的内容未通过校验。"),
+    429: ("操作过于频繁", "请稍候片刻再试。"),
+    500: ("系统出错", "服务器处理请求时出错，我们已记录此问题。您填写的内容已保存，请稍后重试。"),
+}
+
+
+def _respond(code: int, detail: str | None = None):  # type: ignore[no-untyped-def]
+    title, message = MESSAGES.get(code, ("出错了", "请求未能完成。"))
+    if request.path.startswith("/api/"):
+        return jsonify({"error": title, "detail": detail or message, "status": code}), code
+    return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+        return _respond(400, "页面已过期或请求来源无法验证（CSRF），请刷新页面后重试。")
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):  # type: ignore[no-untyped-def]
+        code = err.code or 500
+        return _respond(code, None if code in MESSAGES else err.description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(InternalServerError.code)

@@ -1,0 +1,127 @@
+"""Public pages: home, policy library, documents, PDF verification, health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, make_response, redirect, request, url_for
+from sqlalchemy import text
+
+from portal.extensions import db
+from portal.policy.catalog import AUDIENCES, BENEFIT_KINDS, catalog
+from portal.services import documents as issued
+from portal.services import library, units
+from portal.templating import render, today
+from portal.views.access import access
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+@access("public")
+def home():
+    """Landing page: what the portal does and where to start."""
+    cat = catalog()
+    return render("public/home.html", documents=list(cat.documents.values()),
+                  measure_count=len(cat.measures), enterprise_count=len(cat.enterprise_measures()))
+
+
+@bp.get("/healthz")
+@access("public")
+def healthz():
+    """Liveness plus a database round trip that also proves the schema is migrated."""
+    try:
+        db.session.execute(text("SELECT version_num FROM alembic_version")).one()
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        db.session.rollback()
+        return jsonify({"status": "error", "database": "unreachable or not migrated"}), 503
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/lang/<code>")
+@access("public")
+def set_language(code: str):
+    """Remember the interface language in a cookie."""
+    if code not in ("zh", "ko", "en"):
+        abort(404)
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = make_response(redirect(target))
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def _filter_from_request() -> library.LibraryFilter:
+    args = request.args
+    return library.LibraryFilter(**{k: (args.get(k) or "").strip()[:100] for k in
+                                    ("document", "sector", "benefit", "unit", "location", "audience", "q")})
+
+
+@bp.get("/measures")
+@access("public")
+def measures():
+    """Policy library: browse, filter and search every clause."""
+    f = _filter_from_request()
+    results = library.search(f)
+    cat = catalog()
+    return render("public/measures.html", block="results", results=results, f=f, documents=cat.documents,
+                  sectors=library.sector_options(), benefits=BENEFIT_KINDS, audiences=AUDIENCES,
+                  units=[u for u in cat.units.values()], locations=library.LOCATION_FILTERS,
+                  validity=library.validity, locations_of=library.measure_locations)
+
+
+@bp.get("/measures/<measure_id>")
+@access("public")
+def measure(measure_id: str):
+    """One measure: quoted clause, amounts, validity, units and their contacts."""
+    m = catalog().measures.get(measure_id)
+    if m is None:
+        abort(404)
+    state, days = library.validity(m, today())
+    return render("public/measure.html", m=m, state=state, days=days,
+                  lead=units.unit_views(db.session, m.lead_units),
+                  cooperating=units.unit_views(db.session, m.cooperating_units),
+                  service_points=units.unit_views(db.session, m.service_points),
+                  benefits=BENEFIT_KINDS, audiences=AUDIENCES)
+
+
+@bp.get("/documents/<document_id>")
+@access("public")
+def document(document_id: str):
+    """A source document with all its clauses in printed order."""
+    cat = catalog()
+    doc = cat.documents.get(document_id)
+    if doc is None:
+        abort(404)
+    return render("public/document.html", doc=doc, measures=cat.measures_of(document_id), audiences=AUDIENCES)
+
+
+@bp.get("/units")
+@access("public")
+def unit_directory():
+    """Every unit the documents name, with contacts where administrators entered them."""
+    return render("public/units.html", views=units.all_unit_views(db.session))
+
+
+@bp.get("/verify/<code>")
+@access("public")
+def verify(code: str):
+    """Confirm a generated PDF: issue time, enterprise, measure and SHA-256."""
+    doc = issued.find_by_code(db.session, code.strip().upper()[:16])
+    if doc is None:
+        return render("public/verify.html", doc=None, status=404, code=code)
+    measure = catalog().measures.get(doc.measure_id) if doc.measure_id else None
+    return render("public/verify.html", doc=doc, measure=measure, code=code)
+
+
+@bp.post("/verify")
+@access("public")
+def verify_upload():
+    """Upload a PDF to compare its SHA-256 with what the portal issued."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return redirect(url_for("public.home"))
+    digest = issued.sha256_stream(upload.stream)
+    doc = issued.find_by_sha(db.session, digest)
+    return render("public/verify.html", doc=doc, measure=catalog().measures.get(doc.measure_id) if doc and
+                  doc.measure_id else None, code=doc.short_code if doc else "", uploaded_sha=digest,
+                  status=200 if doc else 404)
