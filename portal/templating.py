@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 from portal.extensions import htmx
-from portal.profile.fields import Field
+from portal.profile.fields import Field, gate_open
 
 
 def today() -> dt.date:
@@ -77,7 +77,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"today": today(), "csrf_token": generate_csrf, "current_user": current_user,
+        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "current_user": current_user,
                 "lang": request.cookies.get("lang", "zh")}
 
     @app.after_request

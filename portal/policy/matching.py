@@ -9,6 +9,7 @@ from typing import Any
 
 from portal.policy.catalog import Catalog, Measure, catalog
 from portal.policy.conditions import Condition, Profile
+from portal.profile.fields import apply_gates
 
 STATUSES = ("eligible", "needs_info", "near_miss", "not_eligible", "expired")
 STATUS_ZH = {
@@ -98,6 +99,11 @@ def _applicable_cash(measure: Measure, profile: Profile) -> float:
 
 
 def evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
+    """One measure against one profile (questions that do not apply count as answered "none")."""
+    return _evaluate(measure, apply_gates(profile), today)
+
+
+def _evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
     valid_until = measure.effective_valid_until
     days_left = (valid_until - today).days if valid_until else None
     results = tuple(ConditionResult(c, c.evaluate(profile)) for c in measure.conditions)
@@ -123,7 +129,8 @@ def match_profile(profile: Profile, today: dt.date | None = None, cat: Catalog |
     """Every enterprise-facing measure, best first: by certainty, then by stated value."""
     cat = cat or catalog()
     today = today or dt.date.today()
-    results = [evaluate(m, profile, today) for m in cat.enterprise_measures()]
+    profile = apply_gates(profile)
+    results = [_evaluate(m, profile, today) for m in cat.enterprise_measures()]
     results.sort(key=lambda r: (_ORDER[r.status], -r.max_cash_wan, -bool(r.measure.city_share), r.measure.id))
     return results
 

@@ -8,10 +8,14 @@ from the conditions that reference them, so the order here is only the order of 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FieldKind = Literal["text", "choice", "multi", "number", "bool"]
+
+
+Gate = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class Option:
     zh: str
     en: str
     ko: str = ""
+    ask_if: Gate = ()  # offered only when another answer makes it possible (see gate_open)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Field:
     max_length: int = 200
     # Only relevant when another answer makes it meaningful: (field, option codes).
     # Used for identity-style questions that no condition references directly.
-    ask_if: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    ask_if: Gate = ()
     # Codes whose answer is stored with a date (milestones).
     dated: bool = False
 
@@ -57,8 +62,29 @@ class Step:
     fields: list[str] = field(default_factory=list)
 
 
-def _o(code: str, zh: str, en: str, ko: str = "") -> Option:
-    return Option(code, zh, en, ko)
+def _o(code: str, zh: str, en: str, ko: str = "", ask_if: Gate = ()) -> Option:
+    return Option(code, zh, en, ko, ask_if)
+
+
+def gate_open(gate: Gate, profile: dict[str, Any] | Mapping[str, Any]) -> bool:
+    """Open when any (field, codes) pair matches, or while a gating field is still unanswered."""
+    if not gate:
+        return True
+    undecided = False
+    for fact, codes in gate:
+        value = profile.get(fact)
+        if value is None:
+            undecided = True
+        elif (isinstance(value, list) and set(value) & set(codes)) or value in codes:
+            return True
+    return undecided
+
+
+# A cosmetics importer is never asked about devices, and vice versa.
+DEVICE_GATE: Gate = (("sectors", ("medical_device", "ivd")),
+                     ("roles", ("device_registrant", "device_manufacturer")))
+COSMETICS_GATE: Gate = (("sectors", ("cosmetics",)),
+                        ("roles", ("cosmetics_manufacturer", "cosmetics_filer", "domestic_responsible_person")))
 
 
 STEPS: tuple[Step, ...] = (
@@ -127,7 +153,8 @@ FIELDS: tuple[Field, ...] = (
         _o("contract_manufacturer", "受托生产企业", "Contract manufacturer", "수탁 제조업체"),
         _o("cosmetics_manufacturer", "化妆品生产企业", "Cosmetics manufacturer", "화장품 제조업체"),
         _o("cosmetics_filer", "化妆品注册人、备案人", "Cosmetics registrant or filer", "화장품 등록·신고인"),
-        _o("domestic_responsible_person", "进口化妆品境内责任人", "Domestic responsible person for imported cosmetics", "수입 화장품 국내 책임자"),
+        _o("domestic_responsible_person", "进口化妆品境内责任人", "Domestic responsible person for imported cosmetics", "수입 화장품 국내 책임자",
+           ask_if=(("sectors", ("cosmetics",)),)),
         _o("distributor", "药品、医疗器械经营企业", "Distributor", "유통업체"),
         _o("medical_institution", "医疗机构", "Medical institution", "의료기관"),
         _o("research_institution", "药物研发机构、科研院所", "Drug research institution", "연구기관"),
@@ -139,18 +166,18 @@ FIELDS: tuple[Field, ...] = (
     Field("is_leading_enterprise", "bool", "business", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
           help_zh="按所在地主管部门的认定或行业公认地位作答"),
     # --- medical devices
-    Field("device_classes", "multi", "devices", "医疗器械管理类别（可多选）", "Device classes", "의료기기 등급", options=(
+    Field("device_classes", "multi", "devices", "医疗器械管理类别（可多选）", "Device classes", "의료기기 등급", ask_if=DEVICE_GATE, options=(
         _o("class1", "第一类", "Class I", "1등급"),
         _o("class2", "第二类", "Class II", "2등급"),
         _o("class3", "第三类", "Class III", "3등급"),
     )),
-    Field("device_procedures", "multi", "devices", "拟申请或已进入的注册审批程序", "Registration procedure applied for", "등록 심사 절차", options=(
+    Field("device_procedures", "multi", "devices", "拟申请或已进入的注册审批程序", "Registration procedure applied for", "등록 심사 절차", ask_if=DEVICE_GATE, options=(
         _o("innovative", "创新产品注册审批程序", "Innovative product procedure", "혁신 제품 절차"),
         _o("priority", "优先审批程序", "Priority review procedure", "우선 심사 절차"),
         _o("emergency", "应急审批程序", "Emergency procedure", "긴급 심사 절차"),
         _o("standard", "常规程序", "Standard procedure", "일반 절차"),
     )),
-    Field("device_types", "multi", "devices", "产品类型（可多选）", "Device types", "제품 유형", options=(
+    Field("device_types", "multi", "devices", "产品类型（可多选）", "Device types", "제품 유형", ask_if=DEVICE_GATE, options=(
         _o("active", "有源医疗器械", "Active devices", "능동형 의료기기"),
         _o("ivd_reagent", "体外诊断试剂", "IVD reagents", "체외진단시약"),
         _o("materials", "医用材料、植（介）入器械", "Medical materials and implants", "의료용 재료"),
@@ -158,7 +185,7 @@ FIELDS: tuple[Field, ...] = (
         _o("other", "其他", "Other", "기타"),
     )),
     # --- cosmetics
-    Field("cosmetics_activities", "multi", "cosmetics", "化妆品业务（可多选）", "Cosmetics activities", "화장품 사업", options=(
+    Field("cosmetics_activities", "multi", "cosmetics", "化妆品业务（可多选）", "Cosmetics activities", "화장품 사업", ask_if=COSMETICS_GATE, options=(
         _o("import_ordinary", "进口普通化妆品", "Importing ordinary cosmetics", "일반 화장품 수입"),
         _o("domestic_production", "境内生产化妆品", "Producing cosmetics in China", "국내 생산"),
         _o("new_raw_material", "化妆品新原料（含特色植物资源）研发", "New cosmetic raw materials R&D", "신원료 연구개발"),
@@ -222,6 +249,18 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+GATED_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.ask_if)
+
+
+def apply_gates(profile: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Answer "none" for questions the gates say do not apply (never asked, so not unknown)."""
+    closed = [f for f in GATED_FIELDS if f.name not in profile and not gate_open(f.ask_if, profile)]
+    if not closed:
+        return profile
+    filled = dict(profile)
+    for f in closed:
+        filled[f.name] = [] if f.kind == "multi" else None
+    return filled
 for _step in STEPS:
     _step.fields.extend(f.name for f in FIELDS if f.step == _step.code)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from portal.policy.catalog import Catalog, catalog
-from portal.profile.fields import FIELDS, IDENTITY_FIELDS, STEPS, Step
+from portal.profile.fields import FIELDS, FIELDS_BY_NAME, IDENTITY_FIELDS, STEPS, Step, gate_open
 
 
 def relevant_fields(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = None) -> set[str]:
@@ -33,7 +33,7 @@ def relevant_fields(profile: Mapping[str, Any], today: dt.date, cat: Catalog | N
             for amount in m.amounts:
                 for cond in amount.when:
                     relevant |= cond.facts()
-    return relevant
+    return {name for name in relevant if gate_open(FIELDS_BY_NAME[name].ask_if, profile)}
 
 
 def steps_for(profile: Mapping[str, Any], today: dt.date) -> list[tuple[Step, list[str]]]:
