@@ -188,10 +188,13 @@ def sync():
     if not since.isdigit():
         abort(400)
     changed = answer_service.changed_since(db.session, _enterprise_id(), int(since))
-    shown = set(request.args.getlist("shown"))
-    names = [a.field for a in changed if a.field in FIELDS_BY_NAME and (not shown or a.field in shown)]
     if not changed:
         return "", 204
+    shown = set(request.args.getlist("shown"))
+    # The page sends the version it holds of each question; an answer this page saved itself
+    # already carries that version, so echoing it back would only disturb the user.
+    names = [a.field for a in changed if a.field in FIELDS_BY_NAME and (not shown or a.field in shown)
+             and request.args.get(f"v__{a.field}") != str(a.version)]
     return render("enterprise/_sync.html", changed=names, **_context())
 
 

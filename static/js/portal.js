@@ -30,9 +30,16 @@
     store(queue);
     el.classList.add("offline");
   }
+  var replaying = false;
   function replay() {
+    if (replaying) return;
+    replaying = true;
     var queue = pending();
-    Object.keys(queue).forEach(function (name) {
+    var names = Object.keys(queue);
+    if (!names.length) { replaying = false; return; }
+    var left = names.length;
+    function done() { if (--left === 0) replaying = false; }
+    names.forEach(function (name) {
       var item = queue[name];
       var body = new URLSearchParams();
       item.pairs.forEach(function (p) { body.append(p[0], p[1]); });
@@ -49,7 +56,7 @@
             htmx.process(document.getElementById("q-" + name));
           }
         });
-      }).catch(function () { /* still offline */ });
+      }).catch(function () { /* still offline */ }).then(done, done);
     });
   }
 

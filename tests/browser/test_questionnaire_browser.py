@@ -1,0 +1,98 @@
+"""The questionnaire on a phone: autosave, back/next, offline answers, a second device, no-JS use."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from portal.extensions import db
+from portal.models import Enterprise
+from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
+
+
+def profile(app: Flask, enterprise_id: int) -> dict[str, Any]:
+    with app.app_context():
+        return json.loads(db.session.get(Enterprise, enterprise_id).profile_json)
+
+
+def test_phone_walkthrough_autosaves_and_navigates(live: LiveServer, live_app: Flask, phone: Page,
+                                                   enterprise_account: dict) -> None:
+    login(phone, live.url, enterprise_account["email"])
+    phone.goto(live.url + "/q")
+    expect(phone).to_have_url(live.url + "/q/identity")
+    expect(phone.locator(".progress-label")).to_contain_text("第 1 步")
+    assert no_horizontal_scroll(phone)
+    phone.fill("#in-enterprise_name", "长春浏览器测试医疗器械有限公司")
+    phone.fill("#in-legal_representative", "王五")
+    expect(phone.locator("#q-enterprise_name .saved")).to_have_text("已保存")  # saved on change, before "next"
+    assert profile(live_app, enterprise_account["enterprise_id"])["enterprise_name"].startswith("长春浏览器")
+    phone.click("button[value=next]")
+    expect(phone).to_have_url(live.url + "/q/location")
+    phone.check("input[name=location][value=zhonghan_zone]")
+    expect(phone.locator("#q-location .saved")).to_have_text("已保存")
+    phone.click("button[value=next]")
+    expect(phone).to_have_url(live.url + "/q/business")
+    phone.check("input[name=sectors][value=medical_device]")
+    expect(phone.locator("#q-sectors .saved")).to_have_text("已保存")
+    phone.go_back()  # the browser's back button returns to the previous step with the answer kept
+    expect(phone).to_have_url(live.url + "/q/location")
+    expect(phone.locator("input[name=location][value=zhonghan_zone]")).to_be_checked()
+    phone.goto(live.url + "/q/review")
+    expect(phone.locator("main")).to_contain_text("中韩(长春)国际合作示范区")
+    phone.locator("a.change[href*='q-location']").click()
+    expect(phone).to_have_url(live.url + "/q/location#q-location")
+    phone.goto(live.url + "/results")
+    expect(phone.locator("main")).to_contain_text("符合条件")
+    assert no_horizontal_scroll(phone)
+
+
+def test_answer_given_offline_is_kept_and_sent_when_back_online(live: LiveServer, live_app: Flask, phone: Page,
+                                                                enterprise_account: dict) -> None:
+    login(phone, live.url, enterprise_account["email"])
+    phone.goto(live.url + "/q/location")
+    phone.context.set_offline(True)
+    phone.check("input[name=location][value=changchun_new_area]")
+    expect(phone.locator("#q-location")).to_have_class("q offline")
+    assert "location" in phone.evaluate("localStorage.getItem('portal.pendingAnswers')")
+    assert "location" not in profile(live_app, enterprise_account["enterprise_id"])
+    phone.context.set_offline(False)
+    phone.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(phone.locator("#q-location .saved")).to_have_text("已保存")
+    assert profile(live_app, enterprise_account["enterprise_id"])["location"] == "changchun_new_area"
+    assert phone.evaluate("localStorage.getItem('portal.pendingAnswers')") == "{}"
+
+
+def test_second_device_sees_answers_from_the_first(live: LiveServer, live_app: Flask, phone: Page, desktop: Page,
+                                                   enterprise_account: dict) -> None:
+    login(phone, live.url, enterprise_account["email"])
+    login(desktop, live.url, enterprise_account["email"])
+    phone.goto(live.url + "/q/location")
+    desktop.goto(live.url + "/q/location")
+    phone.check("input[name=location][value=zhonghan_zone]")
+    expect(phone.locator("#q-location .saved")).to_have_text("已保存")
+    # The desktop page polls for changes and swaps the question in without a reload.
+    expect(desktop.locator("input[name=location][value=zhonghan_zone]")).to_be_checked(timeout=10_000)
+    desktop.check("input[name=ownership][value=domestic]")
+    expect(desktop.locator("#q-ownership .saved")).to_have_text("已保存")
+    expect(phone.locator("input[name=ownership][value=domestic]")).to_be_checked(timeout=10_000)
+    saved = profile(live_app, enterprise_account["enterprise_id"])
+    assert saved["location"] == "zhonghan_zone" and saved["ownership"] == "domestic"
+
+
+def test_questionnaire_works_without_javascript(live: LiveServer, live_app: Flask, chromium,  # type: ignore[no-untyped-def]
+                                                enterprise_account: dict) -> None:
+    page = new_page(chromium, PHONE, java_script_enabled=False)
+    try:
+        login(page, live.url, enterprise_account["email"])
+        page.goto(live.url + "/q/location")
+        page.check("input[name=location][value=jilin_other]")
+        page.click("button[value=next]")
+        expect(page).to_have_url(live.url + "/q/business")
+        page.click("button[value=back]")
+        expect(page).to_have_url(live.url + "/q/location")
+        assert profile(live_app, enterprise_account["enterprise_id"])["location"] == "jilin_other"
+    finally:
+        page.context.close()
