@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from portal.config import ROOT, Config, config_from_env
+from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
@@ -16,7 +16,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(INSTANCE_DIR),
     )
     app.config.from_object(config_from_env())
     if isinstance(config, dict):
