@@ -10,6 +10,24 @@ from flask import Flask
 from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env
 
 
+def _compressible_static(app: Flask) -> None:
+    """Let Flask-Compress gzip static files too (send_file marks them pass-through otherwise)."""
+    serve = app.view_functions["static"]
+
+    def static(filename: str) -> Any:
+        response = serve(filename=filename)
+        if response.status_code == 200:
+            response.direct_passthrough = False
+            response.set_data(response.get_data())  # small files: buffer them so they can be gzipped
+        if filename.startswith("vendor/"):
+            response.cache_control.max_age = 31536000  # versioned file names never change
+            response.cache_control.public = True
+            response.cache_control.no_cache = None
+        return response
+
+    app.view_functions["static"] = static
+
+
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Application factory: `gunicorn 'portal:create_app()'`."""
     app = Flask(
@@ -27,10 +45,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("SECRET_KEY is not configured")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, select_locale
+    from portal.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, select_locale
 
     db.init_app(app)
     csrf.init_app(app)
+    compress.init_app(app)
+    _compressible_static(app)
     htmx.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -115,3 +115,194 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 __all__ = ["bench_group", "bench_match", "bench_rematch", "percentile", "statistics"]
+
+
+# --- load: questionnaire round trips under concurrency, beside a bare Flask route ---------------
+
+def bare_app():  # type: ignore[no-untyped-def]
+    """A bare Flask app with one trivial route: the floor to compare the portal's timings with."""
+    from flask import Flask
+
+    app = Flask("bare")
+
+    @app.get("/bare")
+    def bare() -> str:
+        return "ok"
+
+    return app
+
+
+LUA_TEMPLATE = """
+local sessions = {%(sessions)s}
+local counter = 0
+local method, path, values = "%(method)s", "%(path)s", {"zhonghan_zone", "changchun_new_area"}
+request = function()
+  counter = counter + 1
+  local s = sessions[(counter %% #sessions) + 1]
+  local headers = {["Cookie"] = s[1], ["X-CSRFToken"] = s[2], ["HX-Request"] = "true",
+                   ["Content-Type"] = "application/x-www-form-urlencoded"}
+  local body = nil
+  if method == "POST" then body = "location=" .. values[(counter %% 2) + 1] end
+  return wrk.format(method, path, headers, body)
+end
+"""
+ACCESS_FORMAT = '%(m)s %(U)s %(s)s %(M)s'  # method, path, status, request time in ms
+
+
+def _login(base: str, email: str, password: str) -> tuple[str, str]:
+    """Sign in over HTTP; returns (Cookie header, CSRF token) for wrk."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    data = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+    page = opener.open(f"{base}/login", data=data).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie, token
+
+
+def _wait_up(url: str) -> None:
+    import urllib.request
+
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback benchmark target
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _server_times(log: Path, method: str, path: str) -> tuple[list[float], int]:
+    times, errors = [], 0
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == method and parts[1] == path:
+            times.append(float(parts[3]))
+            errors += not parts[2].startswith("2")
+    return times, errors
+
+
+def run_load(users: int = 50, seconds: int = 20, workers: int = 2, threads: int = 1) -> list[dict[str, Any]]:
+    """Serve the portal (SQLite) and a bare app with gunicorn; drive both with wrk; read server times."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("wrk") is None:
+        raise click.ClickException("wrk is not installed (Debian package wrk)")
+    bindir = Path(sys.executable).parent
+    out: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        env = {**os.environ, "PORTAL_INSTANCE": str(tmpdir), "PORTAL_ENV": "development",
+               "LOGIN_RATE_LIMIT": "100000 per minute", "PORTAL_TODAY": "2026-06-01"}
+        env.pop("DATABASE_URL", None)
+        subprocess.run([str(bindir / "portal"), "db", "upgrade"], env=env, check=True, capture_output=True)
+        password = "bench-password-1"  # noqa: S105 - throwaway accounts in a temporary database
+        script = ("from portal import create_app\nfrom portal.extensions import db\n"
+                  "from portal.services import accounts\n"
+                  "app = create_app()\nwith app.app_context(), db.standalone() as s:\n"
+                  f"    for i in range({users}):\n"
+                  "        accounts.register_enterprise(s, f'压测企业{i}', '员工', f'load{i}@bench.invalid', "
+                  f"'{password}')\n")
+        subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True)
+        servers = []
+        targets = (("portal", "portal:create_app()", 5301), ("bare", "portal.bench:bare_app()", 5302))
+        for name, target, port in targets:
+            log = tmpdir / f"{name}.log"
+            servers.append(subprocess.Popen(
+                [str(bindir / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
+                 "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log), "--access-logformat", ACCESS_FORMAT,
+                 target],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        try:
+            _wait_up("http://127.0.0.1:5301/healthz")
+            _wait_up("http://127.0.0.1:5302/bare")
+            sessions = [_login("http://127.0.0.1:5301", f"load{i}@bench.invalid", password) for i in range(users)]
+            lua_sessions = ", ".join('{"%s", "%s"}' % s for s in sessions)  # noqa: UP031 - Lua table syntax
+            cases = (("portal", 5301, "GET", "/q/location", "questionnaire step page (GET /q/location)"),
+                     ("portal", 5301, "POST", "/q/answer/location", "answer autosave (POST /q/answer/location)"),
+                     ("bare", 5302, "GET", "/bare", "bare Flask route (GET /bare)"))
+            for name, port, method, path, label in cases:
+                lua = tmpdir / f"{name}-{method}.lua"
+                lua.write_text(LUA_TEMPLATE % {"sessions": lua_sessions, "method": method, "path": path})
+                before = len((tmpdir / f"{name}.log").read_text().splitlines())
+                wrk = subprocess.run(["wrk", "-t2", f"-c{users}", f"-d{seconds}s", "--latency", "-s", str(lua),
+                                      f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True)
+                time.sleep(0.5)  # let gunicorn flush its access log
+                log_lines = (tmpdir / f"{name}.log").read_text().splitlines()[before:]
+                part = tmpdir / "part.log"
+                part.write_text("\n".join(log_lines))
+                times, errors = _server_times(part, method, path)
+                client_p95 = next((ln.split()[1] for ln in wrk.stdout.splitlines() if ln.strip().startswith("90%")),
+                                  "?")
+                rps = next((ln.split()[1] for ln in wrk.stdout.splitlines() if ln.startswith("Requests/sec")), "?")
+                out.append({"label": label, "requests": len(times), "errors": errors, "rps": rps,
+                            "server_p50_ms": percentile(times, 50) if times else float("nan"),
+                            "server_p95_ms": percentile(times, 95) if times else float("nan"),
+                            "server_p99_ms": percentile(times, 99) if times else float("nan"),
+                            "client_p90": client_p95,
+                            "wrk_errors": [ln.strip() for ln in wrk.stdout.splitlines()
+                                           if "Non-2xx" in ln or "Socket errors" in ln]})
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(10)
+    return out
+
+
+@bench_group.command("load")
+@click.option("--users", default=50, show_default=True, help="Concurrent connections, one signed-in user each.")
+@click.option("--seconds", default=20, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn workers (one per core).")
+@click.option("--threads", default=1, show_default=True, help="threads per worker.")
+def bench_load_command(users: int, seconds: int, workers: int, threads: int) -> None:
+    """Questionnaire round trips under load (wrk, SQLite) beside a bare Flask route."""
+    click.echo(f"gunicorn {workers} workers x {threads} threads, {users} connections, {seconds} s each, SQLite")
+    for row in run_load(users, seconds, workers, threads):
+        click.echo(f"{row['label']}: {row['requests']} requests, {row['rps']} req/s, non-2xx {row['errors']}"
+                   f"{' ' + '; '.join(row['wrk_errors']) if row['wrk_errors'] else ''}; server time p50 "
+                   f"{row['server_p50_ms']:.1f} ms, p95 {row['server_p95_ms']:.1f} ms, "
+                   f"p99 {row['server_p99_ms']:.1f} ms; client p90 {row['client_p90']}")
+
+
+@bench_group.command("page")
+def bench_page_command() -> None:
+    """Bytes transferred (gzip) for the first questionnaire page and everything it loads."""
+    import gzip
+    import re
+
+    from portal import create_app, migrate
+    from portal.extensions import db
+    from portal.services import accounts
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'page.db'}"
+        migrate.upgrade(url, "head")
+        app = create_app({"DATABASE_URL": url})
+        with app.app_context(), db.standalone() as session:
+            accounts.register_enterprise(session, "页面重量测试企业", "员工", "page@bench.invalid", "bench-password-1")
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"email": "page@bench.invalid", "password": "bench-password-1",
+                                    "csrf_token": token})
+        first = client.get("/q/identity", headers={"Accept-Encoding": "gzip"})
+        html = first.get_data()
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', gzip.decompress(html).decode())
+        rows = [("/q/identity", len(html), first.headers.get("Content-Encoding"))]
+        for asset in assets:
+            resp = client.get(asset, headers={"Accept-Encoding": "gzip"})
+            rows.append((asset, len(resp.data), resp.headers.get("Content-Encoding")))
+    fonts = [u for u, _, _ in rows if re.search(r"\.(woff2?|ttf|otf)$", u)]
+    for asset, size, encoding in rows:
+        click.echo(f"{asset}: {size} bytes ({encoding or 'identity'})")
+    click.echo(f"total transferred: {sum(r[1] for r in rows) / 1024:.1f} KB; web fonts: {len(fonts)}")

@@ -37,6 +37,10 @@ class Config:
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
     PDF_CACHE_DIR = Path(os.environ.get("PDF_CACHE_DIR", INSTANCE_DIR / "pdf"))
     MAX_ATTACHMENTS = int(os.environ.get("MAX_ATTACHMENTS", "10"))
+    COMPRESS_ALGORITHM = ["gzip", "br"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript", "application/json",
+                          "text/csv", "image/svg+xml"]
+    COMPRESS_MIN_SIZE = 500
     BABEL_DEFAULT_LOCALE = "zh"
     LANGUAGES = ("zh", "ko", "en")
     SMTP_HOST = os.environ.get("SMTP_HOST", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -17,6 +18,7 @@ htmx = HTMX()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 babel = Babel()
+compress = Compress()  # phones on slow links: text responses and static files go out compressed
 
 
 def select_locale() -> str:
@@ -27,4 +29,4 @@ def select_locale() -> str:
     return request.accept_languages.best_match(["zh", "ko", "en"]) or "zh"
 
 
-__all__ = ["babel", "csrf", "db", "htmx", "limiter", "login_manager", "select_locale"]
+__all__ = ["babel", "compress", "csrf", "db", "htmx", "limiter", "login_manager", "select_locale"]
