@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from portal.policy.catalog import Catalog, Measure, catalog
 from portal.policy.conditions import Condition, Profile
@@ -21,8 +21,8 @@ STATUS_ZH = {
 }
 
 
-@dataclass(frozen=True)
-class ConditionResult:
+class ConditionResult(NamedTuple):
+    # A tuple, not a frozen dataclass: matching creates millions of these when re-matching.
     condition: Condition
     outcome: bool | None
 
@@ -31,7 +31,7 @@ class ConditionResult:
         return self.condition.describe()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MatchResult:
     measure: Measure
     status: str
@@ -106,12 +106,18 @@ def evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
 def _evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
     valid_until = measure.effective_valid_until
     days_left = (valid_until - today).days if valid_until else None
-    results = tuple(ConditionResult(c, c.evaluate(profile)) for c in measure.conditions)
+    results = []
+    failed = unknown = 0
+    for condition in measure.conditions:  # one pass: this loop is the hot path of re-matching
+        outcome = condition.evaluate(profile)
+        if outcome is False:
+            failed += 1
+        elif outcome is None:
+            unknown += 1
+        results.append(ConditionResult(condition, outcome))
     if days_left is not None and days_left < 0:
         status = "expired"
     else:
-        failed = sum(1 for r in results if r.outcome is False)
-        unknown = sum(1 for r in results if r.outcome is None)
         if failed == 0:
             status = "needs_info" if unknown else "eligible"
         elif failed == 1:
@@ -119,7 +125,7 @@ def _evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult
         else:
             status = "not_eligible"
     cash = _applicable_cash(measure, profile) if status != "not_eligible" else 0.0
-    return MatchResult(measure, status, results, cash, days_left)
+    return MatchResult(measure, status, tuple(results), cash, days_left)
 
 
 _ORDER = {"eligible": 0, "near_miss": 1, "needs_info": 2, "not_eligible": 3, "expired": 4}
