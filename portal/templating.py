@@ -67,6 +67,20 @@ def answer(value: Any, f: Field) -> str:
     return str(value)
 
 
+def alt_label(item: Any) -> str:
+    """The Korean or English wording of a question or option, when the user chose that language.
+
+    Chinese stays the primary text (the documents are Chinese); the chosen language is shown
+    beside it so Korean-invested firms in the 中韩示范区 can follow.
+    """
+    lang = request.cookies.get("lang", "zh")
+    if lang == "ko":
+        return getattr(item, "ko", "") or getattr(item, "en", "")
+    if lang == "en":
+        return getattr(item, "en", "")
+    return ""
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["wan"] = wan
     app.jinja_env.filters["num"] = num
@@ -77,7 +91,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "current_user": current_user,
+        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label, "current_user": current_user,
                 "lang": request.cookies.get("lang", "zh")}
 
     @app.after_request
