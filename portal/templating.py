@@ -91,8 +91,8 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label, "current_user": current_user,
-                "lang": request.cookies.get("lang", "zh")}
+        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
+                "current_user": current_user, "lang": request.cookies.get("lang", "zh")}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
