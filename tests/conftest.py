@@ -96,9 +96,10 @@ class Browser:
 
     def get(self, url: str, **kw: Any):  # type: ignore[no-untyped-def]
         resp = self.client.get(url, **kw)
-        body = resp.get_data(as_text=True)
-        if 'name="csrf_token"' in body:
-            self.token = csrf_from(body)
+        if resp.mimetype == "text/html":
+            body = resp.get_data(as_text=True)
+            if 'name="csrf_token"' in body:
+                self.token = csrf_from(body)
         return resp
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any):  # type: ignore[no-untyped-def]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -218,3 +219,37 @@ def results():
     return render("enterprise/results.html", block="results", groups=groups, total=total_max_cash(matched),
                   profile=profile, contacts=contacts, cat=catalog(),
                   show=request.args.get("show", ""))
+
+
+def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
+    from portal.pdf import PdfError
+    from portal.services import pdfs
+
+    eid = _enterprise_id()
+    profile = answer_service.profile_of(db.session, eid)
+    try:
+        doc, data, filename = pdfs.download(db.session, db.standalone, eid, profile, measure_id, today(),
+                                            current_app.config["PUBLIC_BASE_URL"], current_app.config["PDF_CACHE_DIR"])
+    except PdfError as exc:
+        return render("errors/error.html", code=503, title="暂时无法生成 PDF", message=str(exc), status=503)
+    response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=filename,
+                         etag=doc.sha256, max_age=0)
+    response.headers["X-Verification-Code"] = doc.short_code
+    return response
+
+
+@bp.get("/results/<measure_id>/application.pdf")
+@access("enterprise")
+def application_pdf(measure_id: str):
+    """Pre-filled application form for one measure (print, sign, seal)."""
+    measure = catalog().measures.get(measure_id)
+    if measure is None or not measure.is_enterprise_facing:
+        abort(404)
+    return _send_pdf(measure_id)
+
+
+@bp.get("/results/report.pdf")
+@access("enterprise")
+def report_pdf():
+    """The match report: every applicable measure with reasons, amounts, validity and contacts."""
+    return _send_pdf(None)

@@ -1,0 +1,32 @@
+"""Plain data passed between the web process and the PDF workers (no WeasyPrint import here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Every file a PDF may load lives here; the fetcher serves nothing else.
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "pdf_templates"
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    html: str
+    base_url: str  # file: URL of the template folder, so relative links resolve under pdf_templates/
+    identifier: bytes | None = None  # PDF /ID; fixed so identical inputs give identical bytes
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    data: bytes
+    pages: int
+    requested: tuple[str, ...]  # every URL WeasyPrint asked the fetcher for
+    refused: tuple[str, ...]  # the ones it was denied
+
+
+def run_worker(conn: Any, memory_mb: int) -> None:
+    """Process target of a PDF worker; imports WeasyPrint in the worker only, never in the web process."""
+    from portal.pdf.engine import worker_main
+
+    worker_main(conn, memory_mb)
