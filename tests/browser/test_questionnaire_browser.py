@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from typing import Any
 
 from flask import Flask
@@ -60,9 +62,14 @@ def test_answer_given_offline_is_kept_and_sent_when_back_online(live: LiveServer
     assert "location" not in profile(live_app, enterprise_account["enterprise_id"])
     phone.context.set_offline(False)
     phone.evaluate("window.dispatchEvent(new Event('online'))")
-    expect(phone.locator("#q-location .saved")).to_have_text("已保存")
-    assert profile(live_app, enterprise_account["enterprise_id"])["location"] == "changchun_new_area"
+    deadline = time.monotonic() + 10  # (wait_for_function would need eval, which our CSP forbids)
+    while phone.evaluate("localStorage.getItem('portal.pendingAnswers')") != "{}" and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)
     assert phone.evaluate("localStorage.getItem('portal.pendingAnswers')") == "{}"
+    # The saved question comes back from the server (replay or sync, whichever lands first).
+    expect(phone.locator("#q-location")).not_to_have_class(re.compile("offline"))
+    expect(phone.locator("input[name=location][value=changchun_new_area]")).to_be_checked()
+    assert profile(live_app, enterprise_account["enterprise_id"])["location"] == "changchun_new_area"
 
 
 def test_second_device_sees_answers_from_the_first(live: LiveServer, live_app: Flask, phone: Page, desktop: Page,
