@@ -63,12 +63,13 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     login_manager.user_loader(load_user)
 
-    from portal.views import admin, api, auth, enterprise, errors, public, review
+    from portal.views import admin, api, auth, enterprise, errors, public, review, submissions
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(enterprise.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(submissions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.match_api)  # stateless JSON, no cookies consulted

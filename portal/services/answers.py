@@ -55,7 +55,8 @@ def save_answer(session: Session, enterprise_id: int, user_id: int | None, name:
     value = clean_value(name, raw, today)
     # Lock the enterprise row (PostgreSQL; SQLite already holds its write lock) so two devices
     # saving different fields at once both land in the snapshot and the revision counter.
-    enterprise = session.exec(select(Enterprise).where(Enterprise.id == enterprise_id).with_for_update()
+    # FOR NO KEY UPDATE: rows referencing the enterprise (submissions) can still be inserted.
+    enterprise = session.exec(select(Enterprise).where(Enterprise.id == enterprise_id).with_for_update(key_share=True)
                               .execution_options(populate_existing=True)).first()
     if enterprise is None:
         raise AnswerError("企业不存在。")

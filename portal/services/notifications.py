@@ -1,0 +1,138 @@
+"""Notifications: a row per user in the portal, plus e-mail when SMTP_HOST is configured.
+
+E-mails are queued on the database session and sent only after it commits, so nobody is told
+about a change that was rolled back, and no SMTP round trip happens while the write lock is held.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlmodel import Session, col, func, select
+
+from portal.models import Notification, User, utcnow
+
+log = logging.getLogger(__name__)
+_PENDING = "portal_pending_mail"
+_LISTENING = "portal_mail_listening"
+MESSAGE_MAX = 500
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    body: str
+
+
+def notify(session: Session, users: Iterable[User], message: str, link: str = "") -> int:
+    """Add an in-app notification (and queue an e-mail) for each active user; returns how many."""
+    message = message[:MESSAGE_MAX]
+    count = 0
+    for user in users:
+        if not user.is_active or user.id is None:
+            continue
+        session.add(Notification(user_id=user.id, message=message, link=link[:300]))
+        _queue_mail(session, Mail(user.email, f"【吉林医药政策服务平台】{message[:60]}", _body(message, link)))
+        count += 1
+    return count
+
+
+def reviewers_of(session: Session, unit_id: str) -> list[User]:
+    query = select(User).where(User.role == "reviewer", User.service_unit_id == unit_id, col(User.is_active))
+    return list(session.exec(query))
+
+
+def staff_of(session: Session, enterprise_id: int) -> list[User]:
+    query = select(User).where(User.role == "enterprise", User.enterprise_id == enterprise_id, col(User.is_active))
+    return list(session.exec(query))
+
+
+def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
+    query = select(Notification).where(Notification.user_id == user_id)
+    return list(session.exec(query.order_by(col(Notification.id).desc()).limit(limit)))
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    query = select(func.count()).select_from(Notification).where(Notification.user_id == user_id,
+                                                                   col(Notification.read_at).is_(None))
+    return int(session.exec(query).one())
+
+
+def mark_read(session: Session, user_id: int, notification_id: int | None = None) -> Notification | None:
+    """Mark one (or, without an id, every) notification of this user as read; the caller commits.
+
+    Returns the notification when one id was given and it belongs to the user.
+    """
+    if notification_id is None:
+        unread = select(Notification).where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+        now = utcnow()
+        for note in session.exec(unread):
+            note.read_at = now
+            session.add(note)
+        return None
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != user_id:
+        return None
+    if note.read_at is None:
+        note.read_at = utcnow()
+        session.add(note)
+    return note
+
+
+# -- e-mail ---------------------------------------------------------------------------------
+def _body(message: str, link: str) -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/") if has_app_context() else ""
+    url = f"{base}{link}" if link.startswith("/") else link
+    lines = [message, ""]
+    if url:
+        lines += [f"查看详情：{url}", ""]
+    lines.append("此邮件由吉林省医药产业政策自助服务平台自动发送，请勿直接回复。")
+    return "\n".join(lines)
+
+
+def _queue_mail(session: Session, mail: Mail) -> None:
+    if not session.info.get(_LISTENING):
+        # The session lives for one request; its listeners go with it.
+        event.listen(session, "after_commit", _send_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+        session.info[_LISTENING] = True
+    session.info.setdefault(_PENDING, []).append(mail)
+
+
+def _drop_pending(session: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def _send_pending(session: Any) -> None:
+    for mail in session.info.pop(_PENDING, None) or []:
+        send_mail(mail)
+
+
+def send_mail(mail: Mail) -> bool:
+    """Send through SMTP_HOST, or log the message when no SMTP server is configured. Never raises."""
+    config = current_app.config if has_app_context() else {}
+    host = config.get("SMTP_HOST", "")
+    if not host:
+        log.info("e-mail (SMTP_HOST not set) to %s: %s\n%s", mail.to, mail.subject, mail.body)
+        return False
+    msg = EmailMessage()
+    msg["From"] = config.get("MAIL_FROM", "portal@localhost")
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg.set_content(mail.body)
+    try:
+        with smtplib.SMTP(host, int(config.get("SMTP_PORT", 25)), timeout=10) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException):
+        # A mail server outage must not undo a review decision that is already committed.
+        log.exception("could not send e-mail to %s", mail.to)
+        return False
+    return True

@@ -1,0 +1,293 @@
+"""Enterprise side of applications: submit, upload supporting documents, follow the status, resubmit.
+
+Also the notifications page, which serves every signed-in role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.extensions import db
+from portal.models import Submission
+from portal.profile.fields import FIELDS
+from portal.profile.validate import DATES_FIELD
+from portal.services import attachments, exports, notifications
+from portal.services import submissions as service
+from portal.services.answers import profile_of
+from portal.services.submissions import SubmissionError
+from portal.templating import render, today
+from portal.views.access import access
+
+log = logging.getLogger(__name__)
+
+# Routes carry their full path (rather than a url_prefix) so that /notifications, shared by
+# every role, can live in this blueprint next to the /app/submissions pages.
+PREFIX = "/app/submissions"
+bp = Blueprint("submissions", __name__)
+
+
+def _eid() -> int:
+    return int(current_user.enterprise_id)
+
+
+def _own_or_404(submission_id: int) -> Submission:
+    sub = service.get_for_enterprise(db.session, submission_id, current_user.enterprise_id)
+    if sub is None:
+        abort(404)  # someone else's application looks exactly like a missing one
+    return sub
+
+
+def upload_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def max_attachments() -> int:
+    return int(current_app.config.get("MAX_ATTACHMENTS", 10))
+
+
+def max_file_bytes() -> int:
+    return int(current_app.config.get("MAX_ATTACHMENT_BYTES", attachments.DEFAULT_MAX_FILE_BYTES))
+
+
+def checked_uploads(field: str = "files") -> tuple[list[attachments.CheckedUpload], list[str]]:
+    """Every file chosen in the form, checked by content; empty file inputs are ignored."""
+    uploads, errors = [], []
+    for storage in request.files.getlist(field):
+        if not storage or not storage.filename:
+            continue
+        try:
+            uploads.append(attachments.check_upload(storage.stream, storage.filename, max_file_bytes()))
+        except attachments.UploadError as exc:
+            errors.append(str(exc))
+    return uploads, errors
+
+
+def download(data_or_path: bytes | Path, mimetype: str, name: str, fallback: str) -> Response:
+    """Always a download, never rendered inline: uploaded content is not trusted."""
+    if isinstance(data_or_path, Path):
+        resp = send_file(data_or_path, mimetype=mimetype, as_attachment=True, download_name=fallback,
+                         conditional=False, max_age=0)
+    else:
+        resp = Response(data_or_path, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = attachments.content_disposition(name, fallback)
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+def application_pdf_url(measure_id: str) -> str | None:
+    """The live application form download, when the enterprise blueprint offers one."""
+    if "enterprise.application_pdf" not in current_app.view_functions:
+        return None
+    return url_for("enterprise.application_pdf", measure_id=measure_id)
+
+
+def serve_frozen_pdf(sub: Submission) -> Response:
+    frozen = service.frozen_pdf(db.session, sub)
+    if frozen is None:
+        abort(404)
+    document, data = frozen
+    name = f"申请表-{service.title_of(sub)}-{document.short_code}.pdf"
+    return download(data, "application/pdf", name, f"application-{sub.id}-{document.short_code}.pdf")
+
+
+def serve_attachment(sub: Submission, attachment_id: int) -> Response:
+    att = attachments.get(db.session, sub, attachment_id)
+    path = attachments.path_of(att, upload_dir()) if att else None
+    if att is None or path is None:
+        abort(404)
+    return download(path, att.content_type, att.original_name,
+                    f"attachment-{att.id}{attachments.EXTENSION_OF.get(att.content_type, '')}")
+
+
+# -- pages ----------------------------------------------------------------------------------
+@bp.get(f"{PREFIX}/")
+@access("enterprise")
+def index():
+    """The enterprise's applications, newest first."""
+    subs = service.for_enterprise(db.session, _eid())
+    return render("submissions/index.html", subs=subs, status_zh=service.STATUS_ZH, title_of=service.title_of,
+                  unit_name=service.unit_name)
+
+
+def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"measure": measure, "units": service.routing_options(measure), "profile": profile,
+            "fields": FIELDS, "dates_field": DATES_FIELD,
+            "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
+            "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
+            "pdf_url": application_pdf_url(measure.id), "max_attachments": max_attachments(),
+            "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
+            "status_zh": service.STATUS_ZH, "pdf_service": service.pdf_service_available(), **extra}
+
+
+@bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
+@access("enterprise")
+def new(measure_id: str):
+    """Confirm and submit an application for a matched measure (a plain POST form, CSRF protected)."""
+    profile = profile_of(db.session, _eid())
+    try:
+        measure = service.check_applicable(measure_id, profile, today())
+    except SubmissionError as exc:
+        if exc.status == 404:
+            abort(404)
+        return render("submissions/unavailable.html", message=str(exc), measure_id=measure_id, status=exc.status)
+    if request.method == "GET":
+        return render("submissions/new.html", **_new_context(measure, profile))
+    uploads, errors = checked_uploads()
+    if errors:
+        return render("submissions/new.html", status=422, **_new_context(measure, profile, errors=errors))
+    try:
+        sub, created = service.submit(db.session, user=current_user, measure_id=measure_id,
+                                      unit_id=request.form.get("unit", ""),
+                                      idempotency_key=request.form.get("idempotency_key", ""), today=today(),
+                                      uploads=uploads, upload_dir=upload_dir(), max_attachments=max_attachments())
+    except SubmissionError as exc:
+        db.session.rollback()
+        return render("submissions/new.html", status=exc.status, **_new_context(measure, profile, errors=[str(exc)]))
+    flash("申请已提交，受理单位会在审核后通知您。" if created else "这份申请已经提交过了，无需重复提交。")
+    return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+
+
+def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200, note: str = "") -> Response:
+    return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
+                  events=service.history(db.session, sub, internal=False),
+                  files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
+                  returned=service.last_return_comment(db.session, sub) if sub.status == "returned" else None,
+                  can_upload=sub.status in service.UPLOAD_STATUSES, max_attachments=max_attachments(),
+                  max_file=attachments.human_size(max_file_bytes()), limit=service.time_limit(sub, today()),
+                  snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
+                  dates_field=DATES_FIELD, status_zh=service.STATUS_ZH, unit_name=service.unit_name)
+
+
+@bp.get(f"{PREFIX}/<int:submission_id>")
+@access("enterprise")
+def detail(submission_id: int):
+    """One application: status, reviewer comments, history, files; upload and resubmit when allowed."""
+    return _detail(_own_or_404(submission_id))
+
+
+@bp.post(f"{PREFIX}/<int:submission_id>/attachments")
+@access("enterprise")
+def upload(submission_id: int):
+    """Add supporting documents (PDF, JPG, PNG) before review starts or after a return."""
+    sub = _own_or_404(submission_id)
+    uploads, errors = checked_uploads()
+    if errors:
+        return _detail(sub, errors, 422)
+    try:
+        names = service.add_attachments(db.session, sub, current_user, uploads, upload_dir(), max_attachments())
+    except SubmissionError as exc:
+        db.session.rollback()
+        return _detail(sub, [str(exc)], exc.status)
+    flash(f"已上传：{'、'.join(names)}。")
+    return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+
+
+@bp.post(f"{PREFIX}/<int:submission_id>/resubmit")
+@access("enterprise")
+def resubmit(submission_id: int):
+    """Send a returned application back with a reply note."""
+    sub = _own_or_404(submission_id)
+    note = request.form.get("note", "")
+    try:
+        service.resubmit(db.session, sub, current_user, note)
+    except SubmissionError as exc:
+        db.session.rollback()
+        return _detail(sub, [str(exc)], exc.status, note=note)
+    flash("已重新提交，审核人员会继续办理。")
+    return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+
+
+@bp.get(f"{PREFIX}/<int:submission_id>/files/<int:attachment_id>")
+@access("enterprise")
+def attachment(submission_id: int, attachment_id: int):
+    """Download one of the enterprise's own supporting documents."""
+    return serve_attachment(_own_or_404(submission_id), attachment_id)
+
+
+@bp.get(f"{PREFIX}/<int:submission_id>/application.pdf")
+@access("enterprise")
+def document(submission_id: int):
+    """The application PDF exactly as frozen at submission."""
+    return serve_frozen_pdf(_own_or_404(submission_id))
+
+
+# -- notifications (every role) -------------------------------------------------------------
+@bp.get("/notifications")
+@access("login")
+def notifications_page():
+    """The signed-in user's notifications, newest first."""
+    return render("submissions/notifications.html", rows=notifications.for_user(db.session, current_user.id))
+
+
+@bp.post("/notifications/read")
+@access("login")
+def notifications_read():
+    """Mark one notification (and open its link) or all of them as read."""
+    raw = request.form.get("id", "")
+    if raw == "all":
+        notifications.mark_read(db.session, current_user.id)
+        db.session.commit()
+        return redirect(url_for("submissions.notifications_page"), 303)
+    if not raw.isdigit():
+        abort(404)
+    note = notifications.mark_read(db.session, current_user.id, int(raw))
+    if note is None:
+        abort(404)
+    db.session.commit()
+    link = note.link or ""
+    # Only our own paths: a stored link must never send the user to another site.
+    if request.form.get("open") and link.startswith("/") and not link.startswith("//") and "\\" not in link:
+        return redirect(link, 303)
+    return redirect(url_for("submissions.notifications_page"), 303)
+
+
+# -- template helpers -----------------------------------------------------------------------
+def _unread_count() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    if "unread_notifications" not in g:
+        try:
+            g.unread_notifications = notifications.unread_count(db.session, current_user.id)
+        except SQLAlchemyError:
+            # Error pages render the nav too; a broken database must not break them as well.
+            log.exception("could not count notifications")
+            g.unread_notifications = 0
+    return int(g.unread_notifications)
+
+
+def _open_submission_for(measure_id: str) -> Submission | None:
+    if not current_user.is_authenticated or current_user.role != "enterprise" or not current_user.enterprise_id:
+        return None
+    if "open_submissions" not in g:
+        g.open_submissions = service.open_by_measure(db.session, current_user.enterprise_id)
+    return g.open_submissions.get(measure_id)
+
+
+def _can_apply(result: Any) -> bool:
+    """Whether the results page offers 提交申请 for this match (the server checks again on submit)."""
+    m = result.measure
+    return result.status in service.APPLICABLE and m.is_enterprise_facing and bool(service.routing_options(m))
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"unread_notifications": _unread_count, "open_submission_for": _open_submission_for,
+            "can_apply": _can_apply, "submission_status_zh": service.STATUS_ZH}
+
+
+@bp.app_template_filter("bj_time")
+def bj_time(value: dt.datetime | None) -> str:
+    """A stored (UTC) time as Beijing time, which is what users and reviewers read."""
+    if value is None:
+        return ""
+    local = value.astimezone(exports.BEIJING)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
