@@ -6,6 +6,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +28,32 @@ def _postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A migrated, empty database for the session: a temp SQLite file or a fresh PostgreSQL schema."""
+@contextmanager
+def empty_database(sqlite_dir: Path, prefix: str = "t") -> Iterator[str]:
+    """An empty database: a SQLite file in `sqlite_dir`, or a fresh schema of TEST_DATABASE_URL (dropped after)."""
     pg = _postgres_url()
     if pg is None:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.db'}"
-        migrate.upgrade(url, "head")
-        yield url
+        yield f"sqlite:///{sqlite_dir / 'portal.db'}"
         return
-    schema = f"t_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = make_engine(pg)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in pg else "?"
-    url = f"{pg}{sep}options=-csearch_path%3D{schema}"
-    migrate.upgrade(url, "head")
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{pg}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for the session: a temp SQLite file or a fresh PostgreSQL schema."""
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        migrate.upgrade(url, "head")
+        yield url
 
 
 def settings_for_tests(**overrides: Any) -> dict[str, Any]:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from portal import migrate
 from portal.db import make_engine
-
-
-def _fresh_url(tmp_path) -> tuple[str, object]:  # type: ignore[no-untyped-def]
-    pg = os.environ.get("TEST_DATABASE_URL")
-    if not pg:
-        return f"sqlite:///{tmp_path / 'mig.db'}", None
-    schema = f"m_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(pg)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    return f"{pg}?options=-csearch_path%3D{schema}", (admin, schema)
+from tests.conftest import empty_database
 
 
 def _tables(url: str) -> set[str]:
@@ -31,8 +18,7 @@ def _tables(url: str) -> set[str]:
 
 
 def test_base_head_base_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    url, cleanup = _fresh_url(tmp_path)
-    try:
+    with empty_database(tmp_path, "m") as url:
         migrate.upgrade(url, "head")
         created = _tables(url)
         assert {"enterprise", "user", "answer", "submission", "auditlog", "issueddocument"} <= created
@@ -40,11 +26,6 @@ def test_base_head_base_head(tmp_path) -> None:  # type: ignore[no-untyped-def]
         assert _tables(url) == set()
         migrate.upgrade(url, "head")
         assert _tables(url) == created
-    finally:
-        if cleanup:
-            admin, schema = cleanup
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def test_models_and_migrations_agree(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -55,16 +36,10 @@ def test_models_and_migrations_agree(tmp_path) -> None:  # type: ignore[no-untyp
 
     import portal.models  # noqa: F401
 
-    url, cleanup = _fresh_url(tmp_path)
-    try:
+    with empty_database(tmp_path, "m") as url:
         migrate.upgrade(url, "head")
         engine = make_engine(url)
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         engine.dispose()
         assert diff == []
-    finally:
-        if cleanup:
-            admin, schema = cleanup
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

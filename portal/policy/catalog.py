@@ -198,6 +198,22 @@ class Measure:
     def has_cash(self) -> bool:
         return bool(self.amounts or self.city_share)
 
+    def record(self) -> dict[str, Any]:
+        """What the clause says, as plain JSON (shared by the API and frozen submissions)."""
+        doc, end = self.document, self.effective_valid_until
+        return {
+            "id": self.id,
+            "document": {"id": doc.id, "title": doc.title, "issuer": doc.issuer, "number": doc.number,
+                         "issued_on": doc.issued_on.isoformat() if doc.issued_on else None,
+                         "valid_until": doc.valid_until.isoformat() if doc.valid_until else None},
+            "citation": self.citation, "clause": self.clause, "part": self.part, "title": self.title,
+            "text": self.text, "audience": self.audience, "benefit_kinds": list(self.benefit_kinds),
+            "sectors": list(self.sectors), "responsibility_as_printed": self.responsibility_as_printed,
+            "lead_units": list(self.lead_units), "cooperating_units": list(self.cooperating_units),
+            "eligibility": self.eligibility, "service_points": list(self.service_points),
+            "time_limit_days": self.time_limit_days, "valid_until": end.isoformat() if end else None,
+        }
+
     def facts(self) -> set[str]:
         return set().union(*(c.facts() for c in self.conditions)) if self.conditions else set()
 

@@ -109,24 +109,11 @@ def _plain(obj: Any) -> Any:
 
 def measure_snapshot(measure: Measure) -> dict[str, Any]:
     """Everything a measure says that an application depends on (not its test cases or file position)."""
-    doc = measure.document
-    valid_until = measure.effective_valid_until
     return {
-        "id": measure.id,
-        "document": {"id": doc.id, "title": doc.title, "number": doc.number, "issuer": doc.issuer,
-                     "issued_on": doc.issued_on.isoformat() if doc.issued_on else None,
-                     "valid_until": doc.valid_until.isoformat() if doc.valid_until else None},
-        "citation": measure.citation,
-        "clause": measure.clause, "part": measure.part, "title": measure.title, "text": measure.text,
-        "audience": measure.audience, "benefit_kinds": list(measure.benefit_kinds), "sectors": list(measure.sectors),
-        "responsibility_as_printed": measure.responsibility_as_printed,
-        "lead_units": list(measure.lead_units), "cooperating_units": list(measure.cooperating_units),
-        "eligibility": measure.eligibility,
+        **measure.record(),
         "conditions": _plain(measure.conditions), "amounts": _plain(measure.amounts),
-        "city_share": _plain(measure.city_share),
-        "service_points": list(measure.service_points), "materials": list(measure.materials),
-        "time_limit_days": measure.time_limit_days, "time_limit_note": measure.time_limit_note,
-        "valid_until": valid_until.isoformat() if valid_until else None,
+        "city_share": _plain(measure.city_share), "materials": list(measure.materials),
+        "time_limit_note": measure.time_limit_note,
     }
 
 

@@ -21,33 +21,14 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def measure_json(m: Measure, day: dt.date) -> dict[str, Any]:
     state, days = library.validity(m, day)
-    doc = m.document
     return {
-        "id": m.id,
-        "document": {"id": doc.id, "title": doc.title, "issuer": doc.issuer, "number": doc.number,
-                     "issued_on": doc.issued_on.isoformat() if doc.issued_on else None,
-                     "valid_until": doc.valid_until.isoformat() if doc.valid_until else None},
-        "clause": m.clause,
-        "part": m.part,
-        "title": m.title,
-        "text": m.text,
-        "audience": m.audience,
-        "benefit_kinds": list(m.benefit_kinds),
-        "sectors": list(m.sectors),
+        **m.record(),
         "amounts": [{"max_wan": a.max_wan, "min_wan": a.min_wan, "unit": a.unit, "label": a.label,
                      "rate_percent": a.rate_percent, "rate_base": a.rate_base} for a in m.amounts],
         "city_share": [{"percent": s.percent, "unit": s.unit, "label": s.label} for s in m.city_share],
-        "lead_units": list(m.lead_units),
-        "cooperating_units": list(m.cooperating_units),
-        "responsibility_as_printed": m.responsibility_as_printed,
-        "eligibility": m.eligibility,
         "conditions": [c.describe() for c in m.conditions],
-        "service_points": list(m.service_points),
-        "time_limit_days": m.time_limit_days,
-        "valid_until": m.effective_valid_until.isoformat() if m.effective_valid_until else None,
         "validity": state,
         "days_left": days,
-        "citation": m.citation,
     }
 
 

@@ -13,8 +13,7 @@ from playwright.sync_api import Browser as PwBrowser
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
-from portal import create_app
-from tests.conftest import PASSWORD, make_user, settings_for_tests
+from tests.conftest import PASSWORD, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 360, "height": 740}
@@ -56,13 +55,9 @@ class LiveServer:
 
 
 @pytest.fixture()
-def live_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    from tests.conftest import _truncate
-
-    app = create_app(settings_for_tests(DATABASE_URL=database_url, UPLOAD_DIR=tmp_path / "uploads",
-                                        PDF_CACHE_DIR=tmp_path / "pdf"))
-    yield app
-    _truncate(app)
+def live_app(app: Flask) -> Flask:
+    """The test app (same database, same clean-up) that the live server serves."""
+    return app
 
 
 @pytest.fixture()

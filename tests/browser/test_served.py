@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, login, new_page, no_horizontal_scroll
+from tests.conftest import empty_database
 
 BIN = Path(sys.executable).parent
 
@@ -27,11 +28,17 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The SQLite default in the SQLite run; DATABASE_URL pointing at PostgreSQL in the PostgreSQL run."""
     instance = tmp_path_factory.mktemp("instance")
-    env = {**os.environ, "PORTAL_INSTANCE": str(instance), "PORTAL_ENV": "development"}
-    env.pop("DATABASE_URL", None)
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("the embedded default is SQLite; this checks that path")
+    with empty_database(instance, "s") as database_url:
+        env = {**os.environ, "PORTAL_INSTANCE": str(instance), "PORTAL_ENV": "development"}
+        env.pop("DATABASE_URL", None)
+        if database_url.startswith("postgresql"):
+            env["DATABASE_URL"] = database_url
+        yield from _serve(env, instance, sqlite=not database_url.startswith("postgresql"))
+
+
+def _serve(env: dict[str, str], instance: Path, sqlite: bool) -> Iterator[str]:
     for args in (["db", "upgrade"], ["seed"], ["seed"]):  # seeding twice changes nothing
         subprocess.run([str(BIN / "portal"), *args], env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()
@@ -48,7 +55,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             pytest.fail("gunicorn did not come up")
-        assert (instance / "portal.db").exists() and (instance / "secret_key").exists()
+        assert (instance / "portal.db").exists() == sqlite and (instance / "secret_key").exists()
         yield url
     finally:
         proc.terminate()
