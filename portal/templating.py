@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 from portal.extensions import htmx
+from portal.policy.catalog import MEASURE_KINDS, NO_MATERIALS_NOTE
 from portal.profile.fields import Field, gate_open
 
 
@@ -92,7 +93,8 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
-                "current_user": current_user, "lang": request.cookies.get("lang", "zh")}
+                "current_user": current_user, "lang": request.cookies.get("lang", "zh"),
+                "kind_label": MEASURE_KINDS.get, "no_materials_note": NO_MATERIALS_NOTE}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

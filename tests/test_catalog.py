@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from portal.policy.catalog import DATA_DIR, CatalogError, catalog, check_verbatim, load_catalog
+from portal.policy.catalog import (
+    DATA_DIR,
+    SOURCES_DIR,
+    CatalogError,
+    catalog,
+    check_verbatim,
+    load_catalog,
+    load_source,
+    squash,
+)
 
 EXPECTED_COUNTS = {"d000": 6, "d001": 25, "d002": 14, "d003": 29, "d004": 28}
 
@@ -34,6 +46,64 @@ def test_verbatim_check_catches_an_edited_text(tmp_path: Path) -> None:
     tampered = replace(cat, measures={**cat.measures, m.id: replace(m, text=forged)})
     problems = check_verbatim(tampered)
     assert len(problems) == 1 and "d003-12" in problems[0]
+
+
+def _copy_sources(tmp_path: Path) -> Path:
+    target = tmp_path / "sources"
+    shutil.copytree(SOURCES_DIR, target)
+    return target
+
+
+def test_sources_ship_inside_the_package() -> None:
+    import portal
+
+    assert SOURCES_DIR.resolve().is_relative_to(Path(portal.__file__).resolve().parent)
+    assert sorted(p.name for p in SOURCES_DIR.glob("*.txt")) == [f"{d}.txt" for d in EXPECTED_COUNTS]
+    assert all(d.source_file == f"{d.id}.txt" for d in catalog().documents.values())
+
+
+def test_verbatim_check_fails_when_a_source_is_missing(tmp_path: Path) -> None:
+    sources = _copy_sources(tmp_path)
+    assert check_verbatim(catalog(), sources) == []
+    (sources / "d003.txt").unlink()
+    problems = check_verbatim(catalog(), sources)
+    assert len(problems) == 1 and problems[0].startswith("d003: source text ") and "d003.txt is missing" in problems[0]
+    assert check_verbatim(catalog(), tmp_path / "nowhere")  # an empty checkout fails, it does not pass
+
+
+def test_verbatim_check_reads_the_header_and_fails_on_a_mismatch(tmp_path: Path) -> None:
+    sources = _copy_sources(tmp_path)
+    path = sources / "d004.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("文号：吉政办发〔2021〕44号", "文号：吉政办发〔2021〕45号", 1), encoding="utf-8")
+    problems = check_verbatim(catalog(), sources)
+    assert len(problems) == 1 and "d004: header 文号" in problems[0] and "44号" in problems[0]
+    (sources / "d001.txt").write_text("没有表头的文本\n", encoding="utf-8")
+    assert any(p.startswith("d001:") and "---" in p for p in check_verbatim(catalog(), sources))
+
+
+def test_source_headers_and_official_texts_are_as_imported() -> None:
+    readme = (SOURCES_DIR / "README.md").read_text(encoding="utf-8")
+    expected = dict(re.findall(r"^\| (d\d{3})\.txt \| \S+ \| ([0-9a-f]{64}) \|$", readme, flags=re.MULTILINE))
+    assert set(expected) == set(EXPECTED_COUNTS)
+    for doc in catalog().documents.values():
+        source = load_source(doc)
+        assert source.header == {"标题": doc.title, "文号": doc.number or "文件未载明", "发文单位": doc.issuer,
+                                 "日期": source.header["日期"]}
+        assert hashlib.sha256(source.body.encode("utf-8")).hexdigest() == expected[doc.id], doc.id
+    assert load_source(catalog().documents["d003"]).header["日期"] == "2021年12月15日"
+    assert load_source(catalog().documents["d001"]).header["日期"] == "文件未载明"
+
+
+def test_measures_check_command_fails_on_a_missing_source(app, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from portal.policy import catalog as catalog_module
+
+    sources = _copy_sources(tmp_path)
+    (sources / "d000.txt").unlink()
+    original = catalog_module.check_verbatim
+    monkeypatch.setattr(catalog_module, "check_verbatim", lambda cat: original(cat, sources))
+    result = CliRunner().invoke(app.cli, ["measures", "check"])
+    assert result.exit_code == 1 and "d000: source text" in result.output
 
 
 def test_government_internal_clauses_are_kept_but_not_matched() -> None:
@@ -88,7 +158,11 @@ def test_only_tasks_with_stated_amounts_carry_amounts() -> None:
 def test_document_002_percentages_of_the_city_amount() -> None:
     cat = catalog()
     shares = {m.id: [(s.percent, s.unit) for s in m.city_share] for m in cat.measures_of("d002") if m.city_share}
-    assert shares["d002-04"] == [(5, "one_off"), (50, "one_off")]
+    # 四 is "分级分类" (its 50% for 直接引进 states no frequency); 五 "按年度"; 七 per product; 十一 states none.
+    assert shares == {"d002-04": [(5, "graded"), (50, "unspecified")], "d002-05": [(5, "annual")],
+                      "d002-07": [(5, "per_product")], "d002-11": [(5, "unspecified")]}
+    # Each share is computed from the city amount the firm was granted for that matter.
+    assert all(s.base_fact.startswith("city_support_") for m in cat.measures_of("d002") for s in m.city_share)
     assert all(p[0] == 5 for mid, ps in shares.items() if mid != "d002-04" for p in ps)
     for mid, ps in shares.items():
         text = cat.measures[mid].text
@@ -134,3 +208,69 @@ def test_measures_check_command_reports_counts(app) -> None:  # type: ignore[no-
     result = CliRunner().invoke(app.cli, ["measures", "check"])
     assert result.exit_code == 0, result.output
     assert "102 measures ok" in result.output and "d004=28" in result.output
+
+
+def _edit_measure(data: Path, file: str, measure_id: str, old: str, new: str) -> None:
+    """Replace text inside one measure record of a copied data folder."""
+    path = data / "measures" / file
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"- id: {measure_id}\n")
+    end = text.find("\n- id: ", start + 1)
+    end = len(text) if end < 0 else end
+    record = text[start:end]
+    assert old in record, (measure_id, old)
+    path.write_text(text[:start] + record.replace(old, new, 1) + text[end:], encoding="utf-8")
+
+
+@pytest.mark.parametrize(("file", "measure_id", "old", "new", "message"), [
+    # A clause without money is a service, not 资金、奖励.
+    ("d002.yaml", "d002-01", "audience: enterprise_service", "audience: enterprise_benefit", "needs amounts"),
+    # No clause prints application materials: a list must quote the clause.
+    ("d000.yaml", "d000-03", "  service_points: []", "  service_points: []\n  materials: [营业执照复印件]",
+     "not printed in the clause"),
+    # A service point only where the clause prints its name.
+    ("d000.yaml", "d000-03", "  service_points: []", "  service_points: [sp-zhonghan-station]",
+     "not named in the clause"),
+])
+def test_rules_the_audit_asked_for_are_enforced_on_load(tmp_path: Path, file: str, measure_id: str, old: str,
+                                                        new: str, message: str) -> None:
+    data = _copy_data(tmp_path)
+    _edit_measure(data, file, measure_id, old, new)
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(data)
+    assert file in str(exc.value) and message in str(exc.value)
+
+
+def test_every_split_lead_is_routed_by_sector() -> None:
+    """"分别牵头/分别负责": a firm goes to the unit for its own sector, never just the first one listed."""
+    from portal.services.submissions import routing_options
+
+    cat = catalog()
+    split = [m for m in cat.enterprise_measures() if len(m.lead_units) > 1
+             and any(squash(w) in squash(m.responsibility_as_printed) for w in ("分别牵头", "分别负责"))]
+    assert len(split) >= 8, "document 001 splits its leads in many clauses"
+    for m in split:
+        for sector in ("chemical_drug", "medical_device", "cosmetics", "distribution"):
+            offered = [u.name for u in routing_options(m, [sector]) if u.kind != "service_point"]
+            chosen = m.lead_units_for([sector])
+            assert offered and set(offered) == {cat.unit_by_name(n).name for n in chosen}, (m.id, sector)
+    first = cat.measures["d001-01"]
+    assert first.lead_units_for(["cosmetics"]) == ("化妆品处",)
+
+
+def test_every_measure_checks_a_sector() -> None:
+    for m in catalog().enterprise_measures():
+        assert any("sectors" in c.facts() for c in m.conditions), m.id
+
+
+def test_no_composed_unit_names_and_distinct_station_names() -> None:
+    cat = catalog()
+    branches = cat.unit_by_name("各检查分局")
+    changchun = cat.unit_by_name("长春检查分局")
+    assert branches is not None and changchun is not None and branches.id != changchun.id
+    assert cat.unit_by_name("医疗器械创新吉林服务站").id != cat.unit_by_name("医疗器械创新服务站工作组").id
+    for unit in cat.units.values():
+        if unit.kind == "service_point":  # printed names only, e.g. not "省药监局…网办专区（中韩示范区）"
+            printed = any(squash(unit.name) in squash(m.text) for m in cat.measures.values()) or \
+                any(squash(unit.name) in squash(d.notes) for d in cat.documents.values())
+            assert printed, unit.name

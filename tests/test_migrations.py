@@ -43,3 +43,37 @@ def test_models_and_migrations_agree(tmp_path) -> None:  # type: ignore[no-untyp
             diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
         engine.dispose()
         assert diff == []
+
+
+def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0002: device procedures follow the single product class; ambiguous plans are dropped, kept in history."""
+    import json
+
+    from sqlalchemy import text
+
+    old = {"device_classes": ["class2"], "device_procedures": ["innovative", "standard"],
+           "plans": ["settle_in_zone", "glp_study"]}
+    with empty_database(tmp_path, "m") as url:
+        migrate.upgrade(url, "0001")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
+                              "VALUES (1, '迁移测试企业', 3, :p, CURRENT_TIMESTAMP)"),
+                         {"p": json.dumps(old)})
+            for i, (field, value) in enumerate(old.items(), start=1):
+                conn.execute(text("INSERT INTO answer (id, enterprise_id, field, value_json, version, revision, "
+                                  "updated_at) VALUES (:i, 1, :f, :v, 2, 3, CURRENT_TIMESTAMP)"),
+                             {"i": i, "f": field, "v": json.dumps(value)})
+        migrate.upgrade(url, "head")
+        with engine.connect() as conn:
+            profile = json.loads(conn.execute(text("SELECT profile_json FROM enterprise")).scalar_one())
+            answers = {f: (json.loads(v), n) for f, v, n in conn.execute(
+                text("SELECT field, value_json, version FROM answer"))}
+            history = {f: json.loads(v) for f, v in conn.execute(text("SELECT field, value_json FROM answerhistory"))}
+            revision_now = conn.execute(text("SELECT answers_revision FROM enterprise")).scalar_one()
+        engine.dispose()
+    assert profile["device_procedures"] == ["class2_innovative", "class2_standard"]
+    assert profile["plans"] == ["glp_study"]  # "中韩示范区或长春新区" named two places: asked again
+    assert answers["plans"] == (["glp_study"], 3) and answers["device_classes"] == (["class2"], 2)
+    assert history == {"device_procedures": ["innovative", "standard"], "plans": ["settle_in_zone", "glp_study"]}
+    assert revision_now == 4  # other devices pick the change up

@@ -25,7 +25,7 @@ def _answer(browser: Browser, **answers: object) -> None:
 def test_application_pdf_download_is_prefilled_cached_and_verifiable(logged_in: Browser, app: Flask,
                                                                       client) -> None:  # type: ignore[no-untyped-def]
     _answer(logged_in, enterprise_name="吉林下载测试药业有限公司", location="changchun_other",
-            milestones=["clinical_trial_approval"])
+            sectors=["chemical_drug"], milestones=["clinical_trial_approval"])
     results = logged_in.get("/results").get_data(as_text=True)
     assert "/results/d003-01/application.pdf" in results and "/results/report.pdf" in results
     first = logged_in.get("/results/d003-01/application.pdf")

@@ -11,7 +11,7 @@ from stdnum.cn import uscc
 
 from portal.extensions import db
 from portal.models import Answer, Enterprise
-from portal.profile.flow import steps_for
+from portal.policy.flow import steps_for
 from tests.conftest import Browser
 
 DAY = dt.date(2026, 6, 1)
@@ -36,10 +36,11 @@ def test_device_maker_is_not_asked_about_cosmetics() -> None:
 
 def test_domestic_responsible_person_is_offered_only_with_cosmetics(logged_in: Browser) -> None:
     logged_in.post("/q/answer/sectors", {"sectors__present": "1", "sectors": ["chemical_drug"]})
-    page = logged_in.get("/q/business").get_data(as_text=True)
-    assert "进口化妆品境内责任人" not in page
+    page = logged_in.get("/q/roles").get_data(as_text=True)
+    assert "进口化妆品境内责任人" not in page and "药品上市许可持有人" in page
     logged_in.post("/q/answer/sectors", {"sectors__present": "1", "sectors": ["cosmetics"]})
-    assert "进口化妆品境内责任人" in logged_in.get("/q/business").get_data(as_text=True)
+    page = logged_in.get("/q/roles").get_data(as_text=True)
+    assert "进口化妆品境内责任人" in page and "药品上市许可持有人" not in page  # roles follow the sector
 
 
 def test_questions_follow_the_conditions_of_live_measures() -> None:
@@ -61,9 +62,12 @@ def test_step_post_saves_and_moves_on(logged_in: Browser, app: Flask, enterprise
 
 
 def test_back_button_goes_to_previous_step(logged_in: Browser) -> None:
-    logged_in.get("/q/location")
+    logged_in.get("/q/business")
+    resp = logged_in.post("/q/business", {"sectors__present": "1", "sectors": ["tcm"], "go": "back"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/q/location")
+    # The first step leads back home: 企业名称 and the other form details are not on the way to results.
     resp = logged_in.post("/q/location", {"location": "zhonghan_zone", "go": "back"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/q/identity")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/app")
 
 
 def test_invalid_answers_show_beside_field_and_in_summary_and_are_not_stored(
@@ -158,16 +162,82 @@ def test_review_page_has_a_change_link_per_answer(logged_in: Browser) -> None:
 
 def test_results_explain_value_validity_and_contacts(logged_in: Browser) -> None:
     for name, value in [("location", "zhonghan_zone"), ("sectors", ["medical_device"]),
-                        ("roles", ["device_registrant"]), ("device_classes", ["class3"])]:
+                        ("roles", ["device_registrant"]), ("device_classes", ["class2", "class3"]),
+                        ("device_procedures", ["class2_standard", "class3_standard"]),
+                        ("milestones", ["class3_first_registration", "device_in_production"])]:
         data = {name: value}
         if isinstance(value, list):
             data[f"{name}__present"] = "1"
         assert logged_in.post(f"/q/answer/{name}", data).status_code == 200
     page = logged_in.get("/results").get_data(as_text=True)
-    assert "符合条件" in page and "根据《" in page and "万元" in page
-    assert "牵头单位" in page and "联系方式待管理员补充" in page
+    assert "可以申请" in page and "根据《" in page and "最高 100 万元" in page  # 003-9, stated maximum
+    assert "（牵头单位）" in page or "联系方式待管理员补充" in page
+    assert "有效期" in page and "文件未列明申报材料" in page
+    # Class II in standard review: 000（三） is one attainable step away and says what would change it.
+    assert 'id="r-d000-03"' in page and "只差一项" in page and "怎样可以符合" in page
     fragment = logged_in.get("/results?show=all", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "<html" not in fragment and "差一项条件" in fragment and "只差一项" in fragment
+    assert "<html" not in fragment and "暂不符合" in fragment
+
+
+def test_a_firm_outside_the_industry_is_told_early(logged_in: Browser) -> None:
+    logged_in.post("/q/answer/location", {"location": "changchun_other"})
+    resp = logged_in.post("/q/business", {"sectors__present": "1", "sectors": ["other"], "go": "next"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/results")
+    page = logged_in.get("/results").get_data(as_text=True)
+    assert "不在其覆盖范围内" in page or "没有适用于贵企业的措施" in page
+    assert logged_in.get("/q").headers["Location"].endswith("/results")
+
+
+def test_only_options_that_can_change_a_result_are_offered(logged_in: Browser) -> None:
+    for name, value in [("location", "zhonghan_zone"), ("sectors", ["cosmetics"]),
+                        ("roles", ["domestic_responsible_person"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    milestones = logged_in.get("/q/milestones").get_data(as_text=True)
+    # A cosmetics importer is asked no drug or device milestones (each option is a checkbox value).
+    for code in ("generic_consistency", "class3_first_registration", "new_drug_certificate", "pharmacopoeia_drafter"):
+        assert f'value="{code}"' not in milestones
+    plans = logged_in.get("/q/plans").get_data(as_text=True)
+    assert 'value="fda_edqm_drug"' not in plans and 'value="site_change"' not in plans
+
+
+def test_a_date_beside_an_unticked_milestone_ticks_it(logged_in: Browser, app: Flask, enterprise_user: dict) -> None:
+    for name, value in [("location", "changchun_other"), ("sectors", ["chemical_drug"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    resp = logged_in.post("/q/answer/milestones", {"milestones__present": "1",
+                                                    "date__clinical_trial_approval": "2026-03-01"})
+    assert resp.status_code == 200
+    with app.app_context():
+        profile = json.loads(db.session.get(Enterprise, enterprise_user["enterprise_id"]).profile_json)
+    assert profile["milestones"] == ["clinical_trial_approval"]
+    assert profile["milestone_dates"] == {"clinical_trial_approval": "2026-03-01"}
+
+
+def test_an_answer_that_changes_the_step_reloads_its_questions(logged_in: Browser) -> None:
+    for name, value in [("location", "changchun_new_area"), ("sectors", ["chemical_drug"]), ("roles", ["mah"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    page = logged_in.get("/q/plans").get_data(as_text=True)
+    assert 'id="q-settled_in_new_area"' not in page  # a detail: asked once the commission itself is given
+    resp = logged_in.post("/q/answer/plans", {"plans__present": "1", "plans": ["commission_in_new_area"]})
+    assert resp.headers.get("HX-Trigger") == "step-changed"
+    assert 'id="q-settled_in_new_area"' in logged_in.get("/q/plans").get_data(as_text=True)
+    same = logged_in.post("/q/answer/plans", {"plans__present": "1", "plans": ["commission_in_new_area"]})
+    assert "HX-Trigger" not in same.headers
+
+
+def test_registration_answers_are_not_asked_again(client) -> None:  # type: ignore[no-untyped-def]
+    browser = Browser(client)
+    page = browser.get("/register")
+    assert page.status_code == 200
+    resp = browser.post("/register", {"enterprise_name": "长春注册复用药业有限公司", "name": "赵六",
+                                      "email": "reuse@example.cn", "password": "correct horse battery",
+                                      "password2": "correct horse battery"})
+    assert resp.status_code == 302
+    form = browser.get("/q/identity").get_data(as_text=True)
+    assert 'value="长春注册复用药业有限公司"' in form and 'value="赵六"' in form
+    assert browser.get("/q").headers["Location"].endswith("/q/location")  # not the form details first
 
 
 def test_profile_schema_lists_fields_with_chinese_labels(client) -> None:  # type: ignore[no-untyped-def]

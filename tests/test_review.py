@@ -21,7 +21,7 @@ from tests.conftest import Browser, make_user
 from tests.test_submissions import (
     PDF,
     PNG,
-    STATION,
+    UNIT,
     ZONE_DEVICE_MAKER,
     enterprise,
     load,
@@ -72,14 +72,14 @@ def test_queue_filters_plain_get_and_htmx_fragment(app: Flask, submitted: dict) 
     ent_user2, ent2 = enterprise(app, {**ZONE_DEVICE_MAKER, "enterprise_name": "长春新区某公司",
                                        "location": "zhonghan_zone", "sectors": ["medical_device", "ivd"]},
                                  name="长春新区某公司")
-    sid2 = submission_id(submit(ent2, measure="d000-02"))
+    sid2 = submission_id(submit(ent2, measure="d001-02"))  # also handled by 医疗器械注册处
     rev = submitted["rev"]
     act(rev, submitted["sid"], "start_review")
     full = rev.get("/review/?status=in_review")
     page = full.get_data(as_text=True)
     assert full.status_code == 200 and "<html" in page and 'id="results"' in page
     assert f"/review/{submitted['sid']}\"" in page and f"/review/{sid2}\"" not in page
-    fragment = rev.get("/review/?measure=d000-02", headers={"HX-Request": "true"})
+    fragment = rev.get("/review/?measure=d001-02", headers={"HX-Request": "true"})
     body = fragment.get_data(as_text=True)
     assert "<html" not in body and body.lstrip().startswith('<section id="results"')
     assert f"/review/{sid2}\"" in body and f"/review/{submitted['sid']}\"" not in body
@@ -199,7 +199,7 @@ BAD_REVIEW_INPUT = (
     ({"action": "destroy", "comment": "好", "visibility": "enterprise"}, "请选择要执行的操作"),
     ({}, "请选择要执行的操作"),
     ({"action": "forward", "comment": "好", "visibility": "internal", "to_unit": "nowhere"}, "请选择要转交的单位"),
-    ({"action": "forward", "comment": "好", "visibility": "internal", "to_unit": STATION}, "不能转交给本单位"),
+    ({"action": "forward", "comment": "好", "visibility": "internal", "to_unit": UNIT}, "不能转交给本单位"),
 )
 
 

@@ -31,10 +31,10 @@ ZONE_DEVICE_MAKER = {
     "sectors": ["medical_device"],
     "roles": ["device_registrant"],
     "device_classes": ["class2"],
-    "device_procedures": ["innovative"],
+    "device_procedures": ["class2_innovative"],
 }
-MEASURE = "d000-03"  # lead unit 医疗器械注册处; service points include sp-zhonghan-station
-STATION = "sp-zhonghan-station"
+MEASURE = "d000-03"  # lead unit 医疗器械注册处; the clause prints no service point
+UNIT = "jlmpa-device-registration"  # where applications for MEASURE go (its lead unit)
 LEAD = "jlmpa-device-registration"
 PDF = b"%PDF-1.7\n% test document\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -56,7 +56,7 @@ def enterprise(app: Flask, answers: dict[str, Any] | None = None, name: str = "�
     return user, browser
 
 
-def reviewer(app: Flask, unit: str = STATION) -> tuple[dict, Browser]:
+def reviewer(app: Flask, unit: str = UNIT) -> tuple[dict, Browser]:
     user = make_user(app, "reviewer", unit=unit)
     browser = Browser(app.test_client())
     browser.login(user["email"])
@@ -69,7 +69,7 @@ def token_of(html: str) -> str:
     return match.group(1)
 
 
-def submit(browser: Browser, measure: str = MEASURE, unit: str = STATION, files: list | None = None,
+def submit(browser: Browser, measure: str = MEASURE, unit: str = UNIT, files: list | None = None,
            token: str | None = None):  # type: ignore[no-untyped-def]
     page = browser.get(f"/app/submissions/new/{measure}")
     data: dict[str, Any] = {"unit": unit, "idempotency_key": token or token_of(page.get_data(as_text=True))}
@@ -126,18 +126,19 @@ def test_results_offer_apply_for_eligible_measures(app: Flask) -> None:
     page = browser.get("/results").get_data(as_text=True)
     assert f"/app/submissions/new/{MEASURE}" in page and "提交申请" in page
     # 003 names no responsible unit: nothing to route to, so no button.
-    assert "/app/submissions/new/d003-03" not in page
+    assert "/app/submissions/new/d003-s4" not in page
 
 
 def test_submit_freezes_answers_measure_and_pdf(app: Flask, fake_pdf: list[str]) -> None:
     user, browser = enterprise(app)
     page = browser.get(f"/app/submissions/new/{MEASURE}").get_data(as_text=True)
-    assert "吉林省药品监督管理局创新医疗器械中韩示范服务站" in page and 'enctype="multipart/form-data"' in page
+    assert "医疗器械注册处" in page and 'enctype="multipart/form-data"' in page
+    assert "文件未列明申报材料，请向责任单位确认。" in page  # no clause prints a materials list
     sid = submission_id(browser.post(f"/app/submissions/new/{MEASURE}",
-                                     {"unit": STATION, "idempotency_key": token_of(page),
+                                     {"unit": UNIT, "idempotency_key": token_of(page),
                                       "files": [(io.BytesIO(PDF), "营业执照.pdf")]}))
     sub = load(app, sid)
-    assert sub.status == "submitted" and sub.routed_unit_id == STATION and sub.enterprise_id == user["enterprise_id"]
+    assert sub.status == "submitted" and sub.routed_unit_id == UNIT and sub.enterprise_id == user["enterprise_id"]
     assert json.loads(sub.answers_json)["device_classes"] == ["class2"]
     measure = catalog().measures[MEASURE]
     assert sub.measure_fingerprint == service.measure_fingerprint(measure)
@@ -177,7 +178,7 @@ def test_unit_outside_the_measure_is_refused(app: Flask) -> None:
 def test_double_tap_creates_one_submission(app: Flask) -> None:
     _, browser = enterprise(app)
     page = browser.get(f"/app/submissions/new/{MEASURE}").get_data(as_text=True)
-    data = {"unit": STATION, "idempotency_key": token_of(page)}
+    data = {"unit": UNIT, "idempotency_key": token_of(page)}
     first = browser.post(f"/app/submissions/new/{MEASURE}", data)
     second = browser.post(f"/app/submissions/new/{MEASURE}", data)
     assert first.status_code == second.status_code == 303
@@ -209,7 +210,7 @@ def _race(app: Flask, monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> list[
         with app.app_context(), db.standalone() as session:
             try:
                 sub, created = service.submit(
-                    session, user=session.get(User, user["id"]), measure_id=MEASURE, unit_id=STATION,
+                    session, user=session.get(User, user["id"]), measure_id=MEASURE, unit_id=UNIT,
                     idempotency_key=keys[i], today=dt.date(2026, 6, 1), uploads=[],
                     upload_dir=Path(app.config["UPLOAD_DIR"]), max_attachments=10)
                 results[i] = (sub.id, created)
@@ -242,7 +243,7 @@ def test_second_open_submission_for_the_same_measure_is_refused(app: Flask) -> N
     sid = submission_id(submit(browser))
     page = browser.get(f"/app/submissions/new/{MEASURE}").get_data(as_text=True)
     assert "办结前不能重复提交" in page and 'name="idempotency_key"' not in page
-    resp = browser.post(f"/app/submissions/new/{MEASURE}", {"unit": STATION, "idempotency_key": "x" * 32})
+    resp = browser.post(f"/app/submissions/new/{MEASURE}", {"unit": UNIT, "idempotency_key": "x" * 32})
     assert resp.status_code == 409 and f"编号 {sid}" in resp.get_data(as_text=True)
     assert f"/app/submissions/{sid}" in browser.get("/results").get_data(as_text=True)  # 查看我的申请
 
@@ -261,8 +262,9 @@ def test_a_closed_application_can_be_followed_by_a_new_one(app: Flask) -> None:
 @pytest.mark.parametrize(("answers", "measure", "status", "message"), [
     ({"location": "zhonghan_zone"}, MEASURE, 422, "请先在问卷中回答"),  # needs info
     ({**ZONE_DEVICE_MAKER, "location": "changchun_other", "plans": [], "device_classes": ["class3"],
-      "device_procedures": ["standard"]}, MEASURE, 422, "暂不符合"),
-    (ZONE_DEVICE_MAKER, "d003-03", 409, "未列明该措施的受理单位"),
+      "device_procedures": ["class2_standard"]}, MEASURE, 422, "暂不符合"),
+    (ZONE_DEVICE_MAKER, "d003-s4", 409, "未列明该措施的受理单位"),
+    (ZONE_DEVICE_MAKER, "d001-05", 409, "无需申请"),  # 首违不罚 is information, not an application
     (ZONE_DEVICE_MAKER, "no-such-measure", 404, ""),
 ])
 def test_refusals_are_clear(app: Flask, answers: dict, measure: str, status: int, message: str) -> None:
@@ -294,7 +296,7 @@ def test_submit_without_csrf_or_token_is_refused(app: Flask) -> None:
     browser.get(f"/app/submissions/new/{MEASURE}")
     no_csrf = browser.client.post(f"/app/submissions/new/{MEASURE}", data={"idempotency_key": "k" * 32})
     assert no_csrf.status_code == 400 and "CSRF" in no_csrf.get_data(as_text=True)
-    no_token = browser.post(f"/app/submissions/new/{MEASURE}", {"unit": STATION})
+    no_token = browser.post(f"/app/submissions/new/{MEASURE}", {"unit": UNIT})
     assert no_token.status_code == 400 and "页面已过期" in no_token.get_data(as_text=True)
 
 
@@ -456,3 +458,25 @@ def test_other_enterprise_gets_404_everywhere(app: Flask) -> None:
     _, third = enterprise(app, name="第三家企业")
     own = submission_id(submit(third))
     assert third.get(f"/app/submissions/{own}/files/{att.id}").status_code == 404
+
+
+def test_routing_offers_the_lead_unit_for_the_firms_sector_and_printed_service_points(app: Flask) -> None:
+    cat = catalog()
+    # 000（二） prints the 网办专区 and the 中韩示范服务站 beside its lead unit.
+    assert [u.id for u in service.routing_options(cat.measures["d000-02"], ["medical_device"])] == [
+        "jlmpa-admin-approval", "sp-online-zone", "sp-zhonghan-station"]
+    # 001（一） "药品注册管理处、医疗器械注册处、化妆品处分别牵头": each firm goes to its own sector's unit.
+    first = cat.measures["d001-01"]
+    assert [u.id for u in service.routing_options(first, ["cosmetics"])] == ["jlmpa-cosmetics"]
+    assert [u.id for u in service.routing_options(first, ["medical_device"])] == ["jlmpa-device-registration"]
+    assert [u.id for u in service.routing_options(first, ["chemical_drug"])] == ["jlmpa-drug-registration"]
+
+
+def test_near_misses_have_no_submit_button(app: Flask) -> None:
+    # A zone device maker whose class II product is in the standard procedure: 000（三） is one step away.
+    _, browser = enterprise(app, {**ZONE_DEVICE_MAKER, "device_procedures": ["class2_standard"]})
+    page = browser.get("/results").get_data(as_text=True)
+    assert 'id="r-d000-03"' in page and "只差一项" in page and "怎样可以符合" in page
+    assert f"/app/submissions/new/{MEASURE}" not in page
+    resp = browser.get(f"/app/submissions/new/{MEASURE}")
+    assert resp.status_code == 422 and "暂不符合" in resp.get_data(as_text=True)

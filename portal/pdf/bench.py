@@ -54,7 +54,7 @@ REPORT_PROFILE: dict[str, Any] = {
     "annual_revenue_wan": 30000, "previous_peak_revenue_wan": 30000, "online_sales_wan": 2000,
     "previous_peak_online_sales_wan": 2000, "revived_variety_sales_wan": 0, "secondary_dev_sales_increase_wan": 0,
     "projects": ["cosmetics_industrialisation"], "project_investment_wan": 0, "project_has_fixed_asset_loan": False,
-    "new_equipment_investment_wan": 0, "plans": ["port_import"],
+    "new_equipment_investment_wan": 0, "plans": ["port_import_changchun"],
 }
 
 

@@ -46,11 +46,12 @@ MAX_TEXT_CHARS = 2000
 MAX_ITEMS = 200
 MISSING = "（未填写）"
 NO_CONTACT = "联系方式待管理员补充"
-MATERIALS_NOTE = "以下材料清单仅供参考，请向责任单位确认。"
+MATERIALS_NOTE = "以下为条文列明的材料，具体以责任单位要求为准。"
 VERIFY_NOTE = "扫描二维码或访问核验网址，可在门户核验页面查看本文件的生成时间、企业名称、所涉措施及 SHA-256 校验值。"
 CONTACT_LABELS = {"address": "地址", "phone": "电话", "hours": "办公时间", "email": "电子邮箱", "web": "网址"}
 REPORT_STATUSES = ("eligible", "near_miss", "needs_info")
-GROUP_TITLES = {"eligible": "符合条件的措施", "near_miss": "差一项条件的措施", "needs_info": "还需补充信息的措施"}
+GROUP_TITLES = {"eligible": "符合条件的措施", "near_miss": "只差一项、可以争取的措施",
+                "needs_info": "还需补充信息的措施"}
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_RE = re.compile(r"^[0-9A-Z]{4,16}$")
 _BASE_URL_RE = re.compile(r"^https?://[^\s\"'<>\\]{1,200}$")
@@ -125,12 +126,24 @@ def _check_value(value: Any, where: str, depth: int = 0) -> None:
             _check_value(item, where, depth + 1)
 
 
+_KIND_CHECKS = {
+    "text": lambda v: isinstance(v, str),
+    "choice": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "multi": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
 def _normalise_profile(profile: Any) -> dict[str, Any]:
     if not isinstance(profile, Mapping):
         raise PdfError("企业填报信息格式不正确，无法生成 PDF。")
     for key, value in profile.items():
         field_ = FIELDS_BY_NAME.get(str(key))
         _check_value(value, field_.zh if field_ else str(key)[:40])
+        if field_ is not None and value is not None and not _KIND_CHECKS[field_.kind](value):
+            # Matching may never read this answer, so a wrong type must be refused here, not by chance.
+            raise PdfError("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。")
     try:
         text = _canonical(dict(profile))
     except (TypeError, ValueError) as exc:  # e.g. keys of mixed types
@@ -300,14 +313,20 @@ def support_rows(measure: Measure, profile: Mapping[str, Any]) -> list[SupportRo
         basis = []
         if a.rate_percent:
             basis.append(f"按{a.rate_base or '实际发生额'}的 {_percent(a.rate_percent)} 计算")
-        if a.min_wan:
-            basis.append(f"最低 {wan(a.min_wan)} 万元")
-        rows.append(SupportRow(a.label or "资金支持", f"不超过 {wan(a.max_wan)} 万元（{a.unit_zh}）", "，".join(basis),
-                               _applies(a.when, profile)))
+        count = profile.get(a.count_fact) if a.count_fact else None
+        if isinstance(count, int | float) and count >= 1:
+            total = wan(a.max_wan * int(count))
+            basis.append(f"{int(count)} 个 × 每个不超过 {wan(a.max_wan)} 万元 = 不超过 {total} 万元")
+        cap = f"{wan(a.min_wan)}—{wan(a.max_wan)} 万元（{a.unit_zh}）" if a.min_wan else \
+            f"不超过 {wan(a.max_wan)} 万元（{a.unit_zh}）"
+        rows.append(SupportRow(a.label or "资金支持", cap, "，".join(basis), _applies(a.when, profile)))
     for s in measure.city_share:
         unit = AMOUNT_UNITS.get(s.unit, "")
         cap = f"按市级支持金额的 {_percent(s.percent)}" + (f"（{unit}）" if unit else "")
-        rows.append(SupportRow(s.label or "配套奖励", cap, "按市级政策支持额度计算", _applies(s.when, profile), True))
+        city = profile.get(s.base_fact) if s.base_fact else None
+        basis = (f"市级支持 {wan(float(city))} 万元 × {_percent(s.percent)} = {wan(float(city) * s.percent / 100)} 万元"
+                 if isinstance(city, int | float) else "按市级政策支持额度计算")
+        rows.append(SupportRow(s.label or "配套奖励", cap, basis, _applies(s.when, profile), True))
     return rows
 
 
@@ -400,8 +419,8 @@ def _application_context(request: PdfRequest, code: str) -> dict[str, Any]:
         "no_amount_note": _no_amount_note(measure),
         "support_rows": sorted(rows, key=lambda r: not r.applicable),
         "max_cash": result.max_cash_wan,
-        "addressee": "、".join(u.display_name for u in (_resolve_unit(cat, n) for n in measure.lead_units) if u),
-        "lead_units": _unit_entries(cat, measure.lead_units, request.contacts),
+        "addressee": "、".join(u.display_name for u in (_resolve_unit(cat, n) for n in result.lead_units) if u),
+        "lead_units": _unit_entries(cat, result.lead_units, request.contacts),
         "cooperating_units": _unit_entries(cat, measure.cooperating_units, request.contacts),
         "service_points": _unit_entries(cat, measure.service_points, request.contacts),
         "materials": list(measure.materials),
@@ -450,7 +469,7 @@ def _report_context(request: PdfRequest, code: str) -> dict[str, Any]:
     for status in REPORT_STATUSES:
         items = [ReportItem(r, _no_amount_note(r.measure), support_rows(r.measure, profile),
                             validity_text(r.measure, request.today),
-                            _unit_entries(cat, r.measure.lead_units, request.contacts),
+                            _unit_entries(cat, r.lead_units, request.contacts),
                             _unit_entries(cat, r.measure.cooperating_units, request.contacts),
                             _unit_entries(cat, r.measure.service_points, request.contacts),
                             _next_steps(r, profile)) for r in groups[status]]

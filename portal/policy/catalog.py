@@ -8,23 +8,28 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from portal.policy.conditions import Condition, ConditionError, parse_condition
+from portal.profile.fields import FIELDS_BY_NAME, HEALTH_SECTORS
 
 DATA_DIR = Path(__file__).parent / "data"
-SEEDS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+SOURCES_DIR = Path(__file__).parent / "sources"  # the official texts ship with the package
 
 AUDIENCES = {
     "enterprise_benefit": "企业扶持（资金、奖励）",
     "enterprise_service": "面向企业的服务",
     "enterprise_relief": "监管便利与减负",
+    "enterprise_info": "政策信息（无需申请）",
     "government_internal": "政府内部工作",
 }
+# How the results headline counts what a firm gets (issue: 资金 / 审评审批加速 / 服务 / 信息).
+MEASURE_KINDS = {"cash": "资金", "fast_track": "审评审批加速", "service": "服务", "info": "政策信息"}
+FAST_TRACK_KINDS = {"fast_track", "combined_inspection"}
 BENEFIT_KINDS = {
     "cash_reward": "资金奖励",
     "matching_reward": "按市级支持额度配套奖励",
@@ -45,7 +50,16 @@ AMOUNT_UNITS = {
     "one_off": "一次性",
     "annual": "每年度",
     "per_enterprise": "每户企业",
+    "graded": "分级分类",
+    "unspecified": "文件未写明发放方式",
 }
+SECTOR_SHORT = {
+    "biologic": "生物药", "cell_gene": "细胞和基因治疗药物", "chemical_drug": "化学药", "api": "原料药及中间体",
+    "tcm": "中药", "tcm_materials": "中药材与饮片", "medical_device": "医疗器械", "ivd": "体外诊断试剂",
+    "pharma_equipment": "制药设备与检测仪器", "cosmetics": "化妆品", "health_food": "保健食品与特医食品",
+    "health_services": "医疗与健康服务", "distribution": "药品医疗器械流通",
+}
+NO_MATERIALS_NOTE = "文件未列明申报材料，请向责任单位确认。"
 SECTOR_CODES = {
     "biologic", "cell_gene", "chemical_drug", "api", "tcm", "tcm_materials", "medical_device", "ivd",
     "pharma_equipment", "cosmetics", "health_food", "health_services", "distribution", "all",
@@ -108,6 +122,7 @@ class Amount:
     rate_percent: float | None = None
     rate_base: str = ""
     when: tuple[Condition, ...] = ()
+    count_fact: str = ""  # per variety/product: the number field giving how many qualify
 
     @property
     def unit_zh(self) -> str:
@@ -122,6 +137,11 @@ class CityShare:
     label: str
     unit: str = "one_off"
     when: tuple[Condition, ...] = ()
+    base_fact: str = ""  # the number field holding the city-level amount granted (万元)
+
+    @property
+    def unit_zh(self) -> str:
+        return AMOUNT_UNITS[self.unit]
 
 
 @dataclass(frozen=True)
@@ -144,8 +164,9 @@ class Unit:
 
     @property
     def display_name(self) -> str:
+        """The name as printed; where a printed name is ambiguous, whose unit it is follows in brackets."""
         if self.parent_name:
-            return f"{self.parent_name}{self.name}"
+            return f"{self.name}（{self.parent_name}）"
         return self.full_name or self.name
 
 
@@ -175,10 +196,45 @@ class Measure:
     cases: tuple[Case, ...] = field(default=(), compare=False)
     line: int = 0
     file: str = ""
+    # "分别牵头/负责": which lead unit handles which sectors (unit name -> sector codes).
+    lead_by_sector: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def is_enterprise_facing(self) -> bool:
         return self.audience != "government_internal"
+
+    @cached_property
+    def named_sectors(self) -> frozenset[str]:
+        """The sectors the clause names (empty when it concerns the whole industry)."""
+        return frozenset(s for s in self.sectors if s != "all")
+
+    @cached_property
+    def place_specific(self) -> bool:
+        """The clause is for firms in one place (e.g. the 示范区 or 长春新区), not the whole province."""
+        return "location" in self.facts()
+
+    @property
+    def is_information(self) -> bool:
+        """Information for every firm it concerns (e.g. 首违不罚): nothing to apply for."""
+        return self.audience == "enterprise_info"
+
+    @property
+    def kind(self) -> str:
+        """资金 / 审评审批加速 / 服务 / 信息: how the results headline counts this measure."""
+        if self.is_information:
+            return "info"
+        if self.has_cash:
+            return "cash"
+        if FAST_TRACK_KINDS & set(self.benefit_kinds):
+            return "fast_track"
+        return "service"
+
+    def lead_units_for(self, sectors: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+        """The lead unit(s) for a firm of these sectors where the clause splits the lead by sector."""
+        if not self.lead_by_sector or not sectors:
+            return self.lead_units
+        chosen = tuple(unit for unit, codes in self.lead_by_sector if set(codes) & set(sectors))
+        return chosen or self.lead_units
 
     @property
     def citation(self) -> str:
@@ -186,7 +242,7 @@ class Measure:
         return f"《{self.document.title}》{number}第{self.clause.rstrip('、.')}条" if self.clause[0].isdigit() \
             else f"《{self.document.title}》{number}{self.clause}"
 
-    @property
+    @cached_property
     def effective_valid_until(self) -> dt.date | None:
         return self.valid_until or self.document.valid_until
 
@@ -234,13 +290,18 @@ class Catalog:
         return [m for m in self.measures.values() if m.document.id == document_id]
 
     def enterprise_measures(self) -> list[Measure]:
-        return [m for m in self.measures.values() if m.is_enterprise_facing]
+        return list(self._enterprise_measures)
+
+    @cached_property
+    def _enterprise_measures(self) -> tuple[Measure, ...]:
+        return tuple(sorted((m for m in self.measures.values() if m.is_enterprise_facing), key=lambda m: m.id))
 
 
 _KNOWN_MEASURE_KEYS = {
     "id", "clause", "part", "title", "text", "audience", "benefit_kinds", "sectors", "responsibility_as_printed",
     "lead_units", "cooperating_units", "eligibility", "conditions", "amounts", "city_share", "service_points",
-    "materials", "time_limit_days", "time_limit_note", "valid_until", "cases", "__line__", "__keylines__",
+    "materials", "time_limit_days", "time_limit_note", "valid_until", "cases", "lead_by_sector", "__line__",
+    "__keylines__",
 }
 _REQUIRED_MEASURE_KEYS = {"id", "clause", "title", "text", "audience", "benefit_kinds", "responsibility_as_printed",
                           "lead_units", "cooperating_units", "eligibility"}
@@ -282,17 +343,23 @@ def _parse_amounts(path: Path, raw: Any, line: int) -> tuple[Amount, ...]:
     out = []
     for a in raw or []:
         at = a.get("__line__", line)
-        extra = set(a) - {"max_wan", "min_wan", "unit", "label", "rate_percent", "rate_base", "when", *_META_KEYS}
+        extra = set(a) - {"max_wan", "min_wan", "unit", "label", "rate_percent", "rate_base", "when", "count_fact",
+                          *_META_KEYS}
         if extra:
             raise _err(path, at, f"unknown amount field(s) {sorted(extra)}")
         if a.get("unit") not in AMOUNT_UNITS:
             raise _err(path, at, f"unknown amount unit {a.get('unit')!r}; use one of {', '.join(AMOUNT_UNITS)}")
         if not isinstance(a.get("max_wan"), int | float) or a["max_wan"] <= 0:
             raise _err(path, at, "amount needs a positive max_wan (万元)")
+        count_fact = str(a.get("count_fact", ""))
+        if count_fact and _field_kind(count_fact) != "number":
+            raise _err(path, at, f"count_fact {count_fact!r} is not a number field")
+        if count_fact and a["unit"] not in ("per_variety", "per_product", "per_project"):
+            raise _err(path, at, "count_fact needs unit per_variety, per_product or per_project")
         out.append(Amount(max_wan=float(a["max_wan"]), unit=a["unit"], label=str(a.get("label", "")),
                           min_wan=float(a["min_wan"]) if a.get("min_wan") is not None else None,
                           rate_percent=a.get("rate_percent"), rate_base=str(a.get("rate_base", "")),
-                          when=_parse_conditions(path, at, a.get("when"), "amount when")))
+                          when=_parse_conditions(path, at, a.get("when"), "amount when"), count_fact=count_fact))
     return tuple(out)
 
 
@@ -300,15 +367,50 @@ def _parse_city_share(path: Path, raw: Any, line: int) -> tuple[CityShare, ...]:
     out = []
     for s in raw or []:
         at = s.get("__line__", line)
-        extra = set(s) - {"percent", "label", "unit", "when", *_META_KEYS}
+        extra = set(s) - {"percent", "label", "unit", "when", "base_fact", *_META_KEYS}
         if extra:
             raise _err(path, at, f"unknown city_share field(s) {sorted(extra)}")
         if not isinstance(s.get("percent"), int | float):
             raise _err(path, at, "city_share needs a numeric percent")
         if s.get("unit", "one_off") not in AMOUNT_UNITS:
             raise _err(path, at, f"unknown city_share unit {s.get('unit')!r}")
+        base_fact = str(s.get("base_fact", ""))
+        if base_fact and _field_kind(base_fact) != "number":
+            raise _err(path, at, f"base_fact {base_fact!r} is not a number field")
         out.append(CityShare(percent=float(s["percent"]), label=str(s.get("label", "")), unit=s.get("unit", "one_off"),
-                             when=_parse_conditions(path, at, s.get("when"), "city_share when")))
+                             when=_parse_conditions(path, at, s.get("when"), "city_share when"),
+                             base_fact=base_fact))
+    return tuple(out)
+
+
+def _field_kind(name: str) -> str:
+    f = FIELDS_BY_NAME.get(name)
+    return f.kind if f else ""
+
+
+def sector_condition(sectors: tuple[str, ...]) -> Condition:
+    """The sector the clause names, as a condition: every measure checks it (all = any 医药健康 sector)."""
+    if "all" in sectors or not sectors:
+        return Condition("any_of", fact="sectors", values=HEALTH_SECTORS,
+                         label="属于医药健康产业（药品、医疗器械、化妆品、保健食品、健康服务或药械流通）",
+                         hint="文件所列措施均面向医药健康产业")
+    names = "或".join(SECTOR_SHORT[s] for s in sectors)
+    return Condition("any_of", fact="sectors", values=tuple(sectors), label=f"所属行业为{names}")
+
+
+def _parse_lead_by_sector(path: Path, raw: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    mapping = raw.get("lead_by_sector")
+    if not mapping:
+        return ()
+    at = _line_of(raw, "lead_by_sector")
+    out = []
+    for unit, codes in _strip_lines(mapping).items():
+        if unit not in raw["lead_units"]:
+            raise _err(path, at, f"lead_by_sector names {unit!r}, which is not in lead_units")
+        bad = [c for c in codes or [] if c not in SECTOR_CODES or c == "all"]
+        if bad or not codes:
+            raise _err(path, at, f"lead_by_sector {unit!r} needs sector codes; unknown: {bad}")
+        out.append((unit, tuple(codes)))
     return tuple(out)
 
 
@@ -393,6 +495,22 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
             conditions = _parse_conditions(path, line, raw.get("conditions"), "conditions")
             if raw["audience"] != "government_internal" and not conditions:
                 raise _err(path, line, "an enterprise-facing measure needs at least one condition")
+            if raw["audience"] != "government_internal" and not any("sectors" in c.facts() for c in conditions):
+                conditions = (sector_condition(tuple(raw.get("sectors") or ())), *conditions)
+            if raw["audience"] == "enterprise_benefit" and not (raw.get("amounts") or raw.get("city_share")):
+                raise _err(path, _line_of(raw, "audience"), "enterprise_benefit (资金、奖励) needs amounts or "
+                           "city_share printed in the clause; a clause without money is a service")
+            text_squashed = squash(str(raw["text"]))
+            for item in raw.get("materials") or []:
+                if squash(str(item)) not in text_squashed:
+                    raise _err(path, _line_of(raw, "materials"), f"material {item!r} is not printed in the clause "
+                               f"(list only what the clause prints; otherwise the portal says: {NO_MATERIALS_NOTE})")
+            for sp in raw.get("service_points") or []:
+                unit = units.get(sp)
+                printed = [n for n in (unit.name, *unit.aliases) if n] if unit else []
+                if unit and not any(squash(n) in text_squashed for n in printed):
+                    raise _err(path, _line_of(raw, "service_points"),
+                               f"service point {sp!r} is not named in the clause; attach it only where printed")
             cases = []
             for c in raw.get("cases") or []:
                 if c.get("expect") not in ("eligible", "needs_info", "near_miss", "not_eligible", "expired"):
@@ -412,6 +530,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                 materials=tuple(raw.get("materials") or ()),
                 time_limit_days=raw.get("time_limit_days"), time_limit_note=str(raw.get("time_limit_note", "")),
                 valid_until=_as_date(raw.get("valid_until")), cases=tuple(cases), line=line, file=path.name,
+                lead_by_sector=_parse_lead_by_sector(path, raw),
             )
     return Catalog(documents=documents, measures=measures, units=units)
 
@@ -422,11 +541,64 @@ def catalog() -> Catalog:
     return load_catalog()
 
 
-def check_verbatim(cat: Catalog, seeds_dir: Path = SEEDS_DIR) -> list[str]:
-    """Measures whose text is not found verbatim (ignoring white space) in their source file."""
+NOT_STATED = "文件未载明"  # what a source header says for a field the document does not print
+_SOURCE_HEADER_KEYS = ("标题", "文号", "发文单位", "日期")
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """A bundled source document: the header block above `---` and the official text below it."""
+
+    document_id: str
+    path: Path
+    header: dict[str, str]
+    body: str
+
+
+def load_source(document: Document, sources_dir: Path = SOURCES_DIR) -> SourceText:
+    """The bundled text of `document` (FileNotFoundError if missing, CatalogError if malformed)."""
+    path = sources_dir / document.source_file
+    head, sep, body = path.read_text(encoding="utf-8").partition("\n---\n")
+    if not sep:
+        raise CatalogError(f"{path.name}: no line '---' between the header and the official text")
+    header = {}
+    for line in head.splitlines():
+        key, colon, value = line.partition("：")
+        if not colon or key.strip() not in _SOURCE_HEADER_KEYS:
+            raise CatalogError(f"{path.name}: header line {line!r} is not one of {'、'.join(_SOURCE_HEADER_KEYS)}")
+        header[key.strip()] = value.strip()
+    return SourceText(document_id=document.id, path=path, header=header, body=body)
+
+
+def _expected_header(d: Document) -> dict[str, str]:
+    date = f"{d.issued_on.year}年{d.issued_on.month}月{d.issued_on.day}日" if d.issued_on else NOT_STATED
+    return {"标题": d.title, "文号": d.number or NOT_STATED, "发文单位": d.issuer, "日期": date}
+
+
+def check_verbatim(cat: Catalog, sources_dir: Path = SOURCES_DIR) -> list[str]:
+    """Problems with the bundled sources: missing or mislabelled files, and measure texts not found verbatim."""
     problems = []
-    sources = {d.id: squash((seeds_dir / d.source_file).read_text(encoding="utf-8")) for d in cat.documents.values()
-               if (seeds_dir / d.source_file).exists()}
+    sources: dict[str, str] = {}
+    root = Path(__file__).resolve().parents[2]
+    for d in cat.documents.values():
+        path = (sources_dir / d.source_file).resolve()
+        shown = path.relative_to(root) if path.is_relative_to(root) else path
+        if d.source_file != f"{d.id}.txt":
+            problems.append(f"{d.id}: source_file must be {d.id}.txt (the sources are named by document id)")
+        # A missing source is an error, not a skip: otherwise a broken checkout passes silently.
+        if not path.is_file():
+            problems.append(f"{d.id}: source text {shown} is missing")
+            continue
+        try:
+            src = load_source(d, sources_dir)
+        except CatalogError as exc:
+            problems.append(f"{d.id}: {exc}")
+            continue
+        for key, expected in _expected_header(d).items():
+            if src.header.get(key) != expected:
+                problems.append(f"{d.id}: header {key} of {shown} is {src.header.get(key)!r}, "
+                                f"documents.yaml says {expected!r}")
+        sources[d.id] = squash(src.body)
     for m in cat.measures.values():
         src = sources.get(m.document.id)
         if src is not None and squash(m.text) not in src:

@@ -7,19 +7,26 @@ YAML forms (one key chooses the function):
     {fact: sectors, any_of: [medical_device, ivd]}     multi-choice answer contains any
     {fact: sectors, all_of: [cosmetics]}               multi-choice answer contains all
     {fact: is_leading_enterprise, is_true: true}       yes/no answer is yes
-    {fact: project_investment_wan, at_least: 3000}     number >= value
+    {fact: project_investment_wan, at_least: 3000}     number >= value ("以上")
+    {fact: revived_variety_sales_wan, more_than: 2000} number > value ("超过" is strict)
     {first_exceeds: annual_revenue_wan, previous: previous_peak_revenue_wan,
-     thresholds: [100000, 200000]}                     current crosses a threshold for the first time
+     thresholds: [100000, 200000], strict: true}       current crosses a threshold for the first time
+                                                       (strict: "超过", above it; otherwise reaching it)
     {either: [cond, cond, ...]}                        at least one sub-condition holds
+    {all: [cond, cond, ...]}                           every sub-condition holds (a path inside `either`)
 
 Every condition may carry `label` (plain Chinese: what the clause requires) and `hint`
 (what would change the outcome); otherwise both are generated from the field labels.
+
+A condition is *attainable* when the firm can still meet it by acting (a milestone, a threshold, a
+plan); one that reads only identity facts (`Field.fixed`: location, sector, role…) is not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from portal.profile.fields import FIELDS_BY_NAME, Field
@@ -27,12 +34,12 @@ from portal.profile.fields import FIELDS_BY_NAME, Field
 Profile = Mapping[str, Any]
 Truth = bool | None
 
-OPERATORS = ("is_in", "any_of", "all_of", "is_true", "at_least")
+OPERATORS = ("is_in", "any_of", "all_of", "is_true", "at_least", "more_than")
 
 
 @dataclass(frozen=True)
 class Condition:
-    kind: str  # one of OPERATORS, "first_exceeds" or "either"
+    kind: str  # one of OPERATORS, "first_exceeds", "either" or "all"
     fact: str = ""
     values: tuple[Any, ...] = ()
     number: float = 0.0
@@ -40,18 +47,51 @@ class Condition:
     children: tuple[Condition, ...] = ()
     label: str = ""
     hint: str = ""
+    strict: bool = False  # first_exceeds: "超过" (above) rather than "突破/达到" (reaching)
+
+    def __post_init__(self) -> None:
+        # Matching evaluates conditions millions of times: bind the function and the option set once.
+        object.__setattr__(self, "_fn", _EVALUATORS[self.kind])
+        object.__setattr__(self, "value_set", frozenset(self.values))
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(self, profile: Profile) -> Truth:
-        return _EVALUATORS[self.kind](self, profile)
+        return self._fn(self, profile)  # type: ignore[attr-defined]
 
     def facts(self) -> set[str]:
         """Profile fields this condition reads."""
-        if self.kind == "either":
+        if self.kind in ("either", "all"):
             return set().union(*(c.facts() for c in self.children))
         if self.kind == "first_exceeds":
             return {self.fact, self.previous}
         return {self.fact}
+
+    def asks(self, profile: Profile) -> set[str]:
+        """The facts worth asking now: e.g. the earlier peak only once this year crosses a threshold."""
+        if self.kind in ("either", "all"):
+            return set().union(*(c.asks(profile) for c in self.children))
+        if self.kind == "first_exceeds":
+            current = profile.get(self.fact)
+            if current is None or not any(_reached(float(current), t, self.strict) for t in self.values):
+                return {self.fact}
+        return self.facts()
+
+    @cached_property
+    def attainable(self) -> bool:
+        """Can the firm still meet this by acting? False when it reads only identity facts."""
+        return any(not FIELDS_BY_NAME[name].fixed for name in self.facts())
+
+    def option_codes(self) -> dict[str, set[str]]:
+        """Option codes this condition asks about, per choice/multi field (to offer only those)."""
+        if self.kind in ("either", "all"):
+            out: dict[str, set[str]] = {}
+            for child in self.children:
+                for name, codes in child.option_codes().items():
+                    out.setdefault(name, set()).update(codes)
+            return out
+        if self.kind in ("is_in", "any_of", "all_of"):
+            return {self.fact: set(self.values)}
+        return {}
 
     # -- wording --------------------------------------------------------------------------
     def describe(self) -> str:
@@ -60,6 +100,8 @@ class Condition:
             return self.label
         if self.kind == "either":
             return "或".join(f"（{c.describe()}）" for c in self.children)
+        if self.kind == "all":
+            return "且".join(c.describe() for c in self.children)
         f = FIELDS_BY_NAME[self.fact]
         if self.kind in ("is_in", "any_of"):
             return f"{_strip_hint(f.zh)}：{'或'.join(_option_zh(f, v) for v in self.values)}"
@@ -69,8 +111,25 @@ class Condition:
             return f"{_strip_hint(f.zh)}：是"
         if self.kind == "at_least":
             return f"{f.zh}不低于{_fmt(self.number)}{f.unit_zh}"
+        if self.kind == "more_than":
+            return f"{f.zh}超过{_fmt(self.number)}{f.unit_zh}"
         thresholds = "、".join(f"{_fmt(t)}{f.unit_zh}" for t in self.values)
-        return f"{f.zh}首次突破{thresholds}"
+        return f"{f.zh}首次{'超过' if self.strict else '突破'}{thresholds}"
+
+    def describe_met(self, profile: Profile) -> str:
+        """How this firm meets the condition, e.g. "所属行业：中药" rather than the clause's whole list."""
+        if self.kind == "either":
+            met = next((c for c in self.children if c.evaluate(profile) is True), None)
+            return met.describe_met(profile) if met else self.describe()
+        if self.kind == "all":
+            return "；".join(c.describe_met(profile) for c in self.children)
+        if self.kind in ("any_of", "is_in") and self.fact in FIELDS_BY_NAME:
+            value = profile.get(self.fact)
+            chosen = [v for v in (value if isinstance(value, list) else [value]) if v in self.value_set]  # type: ignore[attr-defined]
+            if chosen:
+                f = FIELDS_BY_NAME[self.fact]
+                return f"{_strip_hint(f.zh)}：{'、'.join(_option_zh(f, v) for v in chosen)}"
+        return self.describe()
 
     def missing_questions(self, profile: Profile) -> list[str]:
         return [FIELDS_BY_NAME[n].zh for n in sorted(self.facts()) if is_unanswered(profile, n)]
@@ -96,17 +155,17 @@ def _fmt(number: float) -> str:
 
 def _is_in(c: Condition, p: Profile) -> Truth:
     v = p.get(c.fact)
-    return None if v in (None, "") else v in c.values
+    return None if v is None or v == "" else v in c.value_set  # type: ignore[attr-defined]
 
 
 def _any_of(c: Condition, p: Profile) -> Truth:
     v = p.get(c.fact)
-    return None if v is None else bool(set(v) & set(c.values))
+    return None if v is None else not c.value_set.isdisjoint(v)  # type: ignore[attr-defined]
 
 
 def _all_of(c: Condition, p: Profile) -> Truth:
     v = p.get(c.fact)
-    return None if v is None else set(c.values) <= set(v)
+    return None if v is None else c.value_set.issubset(v)  # type: ignore[attr-defined]
 
 
 def _is_true(c: Condition, p: Profile) -> Truth:
@@ -119,26 +178,48 @@ def _at_least(c: Condition, p: Profile) -> Truth:
     return None if v is None else float(v) >= c.number
 
 
+def _more_than(c: Condition, p: Profile) -> Truth:
+    v = p.get(c.fact)
+    return None if v is None else float(v) > c.number
+
+
+def _reached(value: float, threshold: float, strict: bool) -> bool:
+    return value > threshold if strict else value >= threshold
+
+
 def _first_exceeds(c: Condition, p: Profile) -> Truth:
     current, previous = p.get(c.fact), p.get(c.previous)
     if current is None:
         return None
-    crossed = [t for t in c.values if float(current) >= t]
+    crossed = [t for t in c.values if _reached(float(current), t, c.strict)]
     if not crossed:
         return False
     if previous is None:
         return None
-    # "首次突破": at least one threshold reached now that no earlier year reached.
-    return any(float(previous) < t for t in crossed)
+    # "首次突破/首次超过": at least one threshold passed now that no earlier year passed.
+    return any(not _reached(float(previous), t, c.strict) for t in crossed)
 
 
 def _either(c: Condition, p: Profile) -> Truth:
-    results = [child.evaluate(p) for child in c.children]
-    if any(r is True for r in results):
-        return True
-    if any(r is None for r in results):
-        return None
-    return False
+    unknown = False
+    for child in c.children:
+        r = child.evaluate(p)
+        if r is True:
+            return True
+        if r is None:
+            unknown = True
+    return None if unknown else False
+
+
+def _all(c: Condition, p: Profile) -> Truth:
+    unknown = False
+    for child in c.children:
+        r = child.evaluate(p)
+        if r is False:
+            return False
+        if r is None:
+            unknown = True
+    return None if unknown else True
 
 
 _EVALUATORS = {
@@ -147,8 +228,10 @@ _EVALUATORS = {
     "all_of": _all_of,
     "is_true": _is_true,
     "at_least": _at_least,
+    "more_than": _more_than,
     "first_exceeds": _first_exceeds,
     "either": _either,
+    "all": _all,
 }
 
 
@@ -162,14 +245,16 @@ def parse_condition(raw: Any) -> Condition:
         raise ConditionError(f"condition must be a mapping, got {raw!r}")
     label, hint = str(raw.get("label", "")), str(raw.get("hint", ""))
     allowed_meta = {"label", "hint"}
-    if "either" in raw:
-        _only(raw, {"either"} | allowed_meta)
-        children = raw["either"]
-        if not isinstance(children, list) or len(children) < 2:
-            raise ConditionError("either needs a list of at least two conditions")
-        return Condition("either", children=tuple(parse_condition(c) for c in children), label=label, hint=hint)
+    for combinator in ("either", "all"):
+        if combinator in raw:
+            _only(raw, {combinator} | allowed_meta)
+            children = raw[combinator]
+            if not isinstance(children, list) or len(children) < 2:
+                raise ConditionError(f"{combinator} needs a list of at least two conditions")
+            return Condition(combinator, children=tuple(parse_condition(c) for c in children), label=label,
+                             hint=hint)
     if "first_exceeds" in raw:
-        _only(raw, {"first_exceeds", "previous", "thresholds"} | allowed_meta)
+        _only(raw, {"first_exceeds", "previous", "thresholds", "strict"} | allowed_meta)
         fact, previous = raw["first_exceeds"], raw.get("previous")
         for name in (fact, previous):
             _number_field(name)
@@ -177,8 +262,10 @@ def parse_condition(raw: Any) -> Condition:
         numeric = isinstance(thresholds, list) and all(isinstance(t, int | float) for t in thresholds)
         if not numeric or not thresholds:
             raise ConditionError("first_exceeds needs numeric thresholds")
+        if not isinstance(raw.get("strict", False), bool):
+            raise ConditionError("first_exceeds strict must be true or false")
         return Condition("first_exceeds", fact=fact, previous=previous, values=tuple(float(t) for t in thresholds),
-                         label=label, hint=hint)
+                         label=label, hint=hint, strict=raw.get("strict", False))
     ops = [k for k in OPERATORS if k in raw]
     if len(ops) != 1 or "fact" not in raw:
         raise ConditionError(f"condition needs `fact` and exactly one of {', '.join(OPERATORS)}: {dict(raw)!r}")
@@ -205,7 +292,7 @@ def parse_condition(raw: Any) -> Condition:
         return Condition(op, fact=name, label=label, hint=hint)
     _number_field(name)
     if not isinstance(value, int | float):
-        raise ConditionError("at_least needs a number")
+        raise ConditionError(f"{op} needs a number")
     return Condition(op, fact=name, number=float(value), label=label, hint=hint)
 
 

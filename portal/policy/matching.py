@@ -1,13 +1,23 @@
-"""Explainable matching of an enterprise profile against every enterprise-facing measure."""
+"""Explainable matching of an enterprise profile against every enterprise-facing measure.
+
+Statuses, from most to least certain:
+- eligible: every condition holds.
+- needs_info: none fails, some are still unanswered.
+- near_miss: exactly one fails, it is one the firm can still meet (a milestone, a threshold, a plan,
+  never an identity fact such as location or sector), and nothing else is unknown. Only these are
+  shown as "只差一项".
+- not_eligible: anything else that fails. expired: past the printed validity end.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
-from portal.policy.catalog import Catalog, Measure, catalog
+from portal.policy.catalog import MEASURE_KINDS, Amount, Catalog, CityShare, Measure, catalog
 from portal.policy.conditions import Condition, Profile
 from portal.profile.fields import apply_gates
 
@@ -15,7 +25,7 @@ STATUSES = ("eligible", "needs_info", "near_miss", "not_eligible", "expired")
 STATUS_ZH = {
     "eligible": "符合条件",
     "needs_info": "还需补充信息",
-    "near_miss": "差一项条件",
+    "near_miss": "只差一项",
     "not_eligible": "暂不符合",
     "expired": "已过有效期",
 }
@@ -31,13 +41,91 @@ class ConditionResult(NamedTuple):
         return self.condition.describe()
 
 
+@dataclass(frozen=True, slots=True)
+class CashLine:
+    """One printed amount as it applies to this firm (万元)."""
+
+    label: str
+    unit_zh: str
+    floor_wan: float  # what the headline counts: the maximum, or a range's floor
+    ceiling_wan: float  # the stated maximum (× count for per-variety amounts)
+    min_wan: float | None = None  # set for a printed range such as 50—200
+    per_item_wan: float = 0.0  # per variety/product when a count applies
+    count: int | None = None  # how many varieties/products the firm said qualify
+    rate_percent: float | None = None
+    rate_base: str = ""
+
+    def text(self) -> str:
+        if self.min_wan is not None:
+            amount = f"{_wan(self.min_wan)}—{_wan(self.ceiling_wan)} 万元（{self.unit_zh}）"
+        elif self.count:
+            amount = f"每个最高 {_wan(self.per_item_wan)} 万元 × {self.count} = 最高 {_wan(self.ceiling_wan)} 万元"
+        else:
+            amount = f"最高 {_wan(self.ceiling_wan)} 万元（{self.unit_zh}）"
+        rate = f"，按{self.rate_base}的 {_wan(self.rate_percent)}% 计" if self.rate_percent else ""
+        return f"{self.label or '支持额度'}：{amount}{rate}"
+
+
+@dataclass(frozen=True, slots=True)
+class CityShareLine:
+    """Document 002: a share of the city-level support; computed when the city amount is known."""
+
+    label: str
+    percent: float
+    unit_zh: str
+    city_wan: float | None  # None: the firm has not said how much city support it was granted
+    computed_wan: float | None
+
+    def text(self) -> str:
+        if self.computed_wan is not None and self.city_wan is not None:
+            return (f"{self.label}：市级支持 {_wan(self.city_wan)} 万元 × {_wan(self.percent)}% = "
+                    f"{_wan(self.computed_wan)} 万元（{self.unit_zh}）")
+        return f"{self.label}：市级支持额度的 {_wan(self.percent)}%（填写市级支持额度后可计算）"
+
+
+def _wan(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 @dataclass(slots=True)
 class MatchResult:
     measure: Measure
     status: str
-    results: tuple[ConditionResult, ...]
-    max_cash_wan: float  # stated maximum of the amounts that apply (0 when none)
-    days_left: int | None  # None: the documents give no end date
+    profile: Profile  # with gates applied; condition outcomes are worked out again only when shown
+    cash: tuple[CashLine, ...] = ()
+    city: tuple[CityShareLine, ...] = ()
+    days_left: int | None = None  # None: the documents give no end date
+    sectors: tuple[str, ...] = ()
+    relevance: int = 0  # 2: the clause names one of the firm's sectors; 1: it names the firm's place too
+    _results: tuple[ConditionResult, ...] | None = None
+
+    @property
+    def results(self) -> tuple[ConditionResult, ...]:
+        """Every condition with its outcome (evaluated on demand: most measures are never shown)."""
+        if self._results is None:
+            self._results = tuple(ConditionResult(c, c.evaluate(self.profile)) for c in self.measure.conditions)
+        return self._results
+
+    @property
+    def max_cash_wan(self) -> float:
+        """The stated maximum of the amounts that apply (× count per variety; 0 when none)."""
+        return sum(c.ceiling_wan for c in self.cash)
+
+    @property
+    def floor_cash_wan(self) -> float:
+        """What the headline counts: stated maxima, and a printed range at its floor."""
+        return sum(c.floor_wan for c in self.cash)
+
+    @property
+    def city_computed_wan(self) -> float:
+        return sum(c.computed_wan or 0.0 for c in self.city)
+
+    @property
+    def lead_units(self) -> tuple[str, ...]:
+        """Whom to apply to: the lead unit(s) for this firm's sector where the clause splits the lead."""
+        return self.measure.lead_units_for(self.sectors)
 
     @property
     def met(self) -> list[ConditionResult]:
@@ -55,13 +143,19 @@ class MatchResult:
     def status_zh(self) -> str:
         return STATUS_ZH[self.status]
 
+    @property
+    def can_apply(self) -> bool:
+        """Only an eligible measure that is an application (not information) can be submitted."""
+        return self.status == "eligible" and not self.measure.is_information
+
     def reason(self) -> str:
         """One plain sentence saying why, citing the clause."""
         cite = self.measure.citation
         if self.status == "expired":
             return f"{cite}已于{self.measure.effective_valid_until:%Y年%m月%d日}到期。"
         if self.status == "eligible":
-            return f"根据{cite}，您的回答满足：" + "；".join(r.text for r in self.met) + "。"
+            return f"根据{cite}，您的回答满足：" + "；".join(r.condition.describe_met(self.profile)
+                                                          for r in self.met) + "。"
         if self.status == "near_miss":
             miss = self.failed[0].condition
             hint = f"（{miss.hint}）" if miss.hint else ""
@@ -70,6 +164,13 @@ class MatchResult:
             return f"根据{cite}，还需回答：" + "；".join(r.text for r in self.unknown) + "。"
         return f"根据{cite}，以下条件不满足：" + "；".join(r.text for r in self.failed) + "。"
 
+    def what_would_change(self) -> str:
+        """For a near miss: the one thing that would make the firm eligible."""
+        if self.status != "near_miss":
+            return ""
+        miss = self.failed[0].condition
+        return miss.hint or f"满足“{miss.describe()}”后即符合条件"
+
     def as_dict(self) -> dict[str, Any]:
         m = self.measure
         return {
@@ -77,25 +178,51 @@ class MatchResult:
             "title": m.title,
             "document": m.document.title,
             "clause": m.clause,
+            "kind": m.kind,
+            "kind_label": MEASURE_KINDS[m.kind],
             "status": self.status,
             "status_label": self.status_zh,
             "reason": self.reason(),
             "conditions": [{"requirement": r.text, "met": r.outcome} for r in self.results],
             "max_cash_wan": self.max_cash_wan or None,
             "amounts": [{"max_wan": a.max_wan, "min_wan": a.min_wan, "unit": a.unit, "unit_label": a.unit_zh,
-                         "label": a.label, "rate_percent": a.rate_percent} for a in m.amounts],
+                         "label": a.label, "rate_percent": a.rate_percent, "count_fact": a.count_fact or None}
+                        for a in m.amounts],
+            "applicable_amounts": [{"label": c.label, "floor_wan": c.floor_wan, "ceiling_wan": c.ceiling_wan,
+                                    "min_wan": c.min_wan, "count": c.count, "text": c.text()} for c in self.cash],
             "city_share": [{"percent": s.percent, "label": s.label, "unit": s.unit} for s in m.city_share],
+            "city_share_computed": [{"percent": c.percent, "city_wan": c.city_wan, "computed_wan": c.computed_wan,
+                                     "text": c.text()} for c in self.city],
             "valid_until": m.effective_valid_until.isoformat() if m.effective_valid_until else None,
             "days_left": self.days_left,
-            "lead_units": list(m.lead_units),
+            "lead_units": list(self.lead_units),
             "cooperating_units": list(m.cooperating_units),
             "service_points": list(m.service_points),
         }
 
 
-def _applicable_cash(measure: Measure, profile: Profile) -> float:
-    amounts = [a.max_wan for a in measure.amounts if all(c.evaluate(profile) is not False for c in a.when)]
-    return max(amounts, default=0.0)
+def _holds(conditions: tuple[Condition, ...], profile: Profile) -> bool:
+    return all(c.evaluate(profile) is not False for c in conditions)
+
+
+def _count(profile: Profile, name: str) -> int | None:
+    value = profile.get(name) if name else None
+    return int(value) if isinstance(value, int | float) and value >= 1 else None
+
+
+def _cash_line(a: Amount, profile: Profile) -> CashLine:
+    count = _count(profile, a.count_fact)
+    ceiling = a.max_wan * (count or 1)
+    floor = a.min_wan if a.min_wan is not None else ceiling
+    return CashLine(a.label, a.unit_zh, floor, ceiling, a.min_wan, a.max_wan if count else 0.0, count,
+                    a.rate_percent, a.rate_base)
+
+
+def _city_line(s: CityShare, profile: Profile) -> CityShareLine:
+    base = profile.get(s.base_fact) if s.base_fact else None
+    city = float(base) if isinstance(base, int | float) else None
+    computed = round(city * s.percent / 100, 4) if city is not None else None
+    return CityShareLine(s.label, s.percent, s.unit_zh, city, computed)
 
 
 def evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
@@ -103,47 +230,120 @@ def evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
     return _evaluate(measure, apply_gates(profile), today)
 
 
-def _evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
-    valid_until = measure.effective_valid_until
-    days_left = (valid_until - today).days if valid_until else None
-    results = []
-    failed = unknown = 0
-    for condition in measure.conditions:  # one pass: this loop is the hot path of re-matching
-        outcome = condition.evaluate(profile)
+def _status(conditions: tuple[Condition, ...], profile: Profile) -> str:
+    """The status from the conditions alone; stops as soon as the answer is "not eligible"."""
+    failed = unknown = False
+    for condition in conditions:  # the hot path of re-matching: most measures stop at the sector
+        outcome = condition._fn(condition, profile)  # type: ignore[attr-defined]  # = evaluate(), one call less
         if outcome is False:
-            failed += 1
+            if failed or not condition.attainable:
+                return "not_eligible"
+            failed = True
         elif outcome is None:
-            unknown += 1
-        results.append(ConditionResult(condition, outcome))
+            unknown = True
+    if failed:
+        return "not_eligible" if unknown else "near_miss"
+    return "needs_info" if unknown else "eligible"
+
+
+def _evaluate(measure: Measure, profile: Profile, today: dt.date, sectors: tuple[str, ...] | None = None
+              ) -> MatchResult:
+    valid_until = measure.effective_valid_until
+    days_left = _days_between(today, valid_until) if valid_until else None
+    if sectors is None:
+        sectors = tuple(profile.get("sectors") or ())
     if days_left is not None and days_left < 0:
-        status = "expired"
-    else:
-        if failed == 0:
-            status = "needs_info" if unknown else "eligible"
-        elif failed == 1:
-            status = "near_miss"
-        else:
-            status = "not_eligible"
-    cash = _applicable_cash(measure, profile) if status != "not_eligible" else 0.0
-    return MatchResult(measure, status, tuple(results), cash, days_left)
+        return MatchResult(measure, "expired", profile, (), (), days_left, sectors, 0)
+    status = _status(measure.conditions, profile)
+    if status == "not_eligible":
+        return MatchResult(measure, status, profile, (), (), days_left, sectors, 0)
+    cash = tuple(_cash_line(a, profile) for a in measure.amounts if _holds(a.when, profile))
+    city = tuple(_city_line(s, profile) for s in measure.city_share if _holds(s.when, profile))
+    relevance = (2 if measure.named_sectors.intersection(sectors) else 0) + (1 if measure.place_specific else 0)
+    return MatchResult(measure, status, profile, cash, city, days_left, sectors, relevance)
+
+
+@lru_cache(maxsize=64)
+def _days_between(today: dt.date, end: dt.date) -> int:
+    return (end - today).days
 
 
 _ORDER = {"eligible": 0, "near_miss": 1, "needs_info": 2, "not_eligible": 3, "expired": 4}
 
 
+def _sort_key(r: MatchResult) -> tuple[Any, ...]:
+    # Certainty first, then how closely the clause concerns this firm, then value.
+    m = r.measure
+    if r.status in ("not_eligible", "expired"):
+        return (_ORDER[r.status], False, 0, 0.0, False, m.id)
+    return (_ORDER[r.status], m.is_information, -r.relevance, -(r.floor_cash_wan + r.city_computed_wan),
+            -bool(m.city_share), m.id)
+
+
 def match_profile(profile: Profile, today: dt.date | None = None, cat: Catalog | None = None) -> list[MatchResult]:
-    """Every enterprise-facing measure, best first: by certainty, then by stated value."""
+    """Every enterprise-facing measure, best first: by certainty, relevance to the firm, then value."""
     cat = cat or catalog()
     today = today or dt.date.today()
     profile = apply_gates(profile)
-    results = [_evaluate(m, profile, today) for m in cat.enterprise_measures()]
-    results.sort(key=lambda r: (_ORDER[r.status], -r.max_cash_wan, -bool(r.measure.city_share), r.measure.id))
-    return results
+    sectors = tuple(profile.get("sectors") or ())
+    results = [_evaluate(m, profile, today, sectors) for m in cat.enterprise_measures()]
+    # Measures come in id order, so only the few that apply need sorting; the rest keep id order.
+    ranked = sorted((r for r in results if r.status not in ("not_eligible", "expired")), key=_sort_key)
+    ranked.extend(r for r in results if r.status == "not_eligible")
+    ranked.extend(r for r in results if r.status == "expired")
+    return ranked
+
+
+@dataclass
+class Summary:
+    """The results headline: what the firm can apply for, counted honestly."""
+
+    by_kind: dict[str, int] = field(default_factory=dict)  # eligible measures per MEASURE_KINDS key
+    cash_wan: float = 0.0  # stated maxima (× count), printed ranges at their floor
+    ranges: list[str] = field(default_factory=list)  # e.g. "年营业收入首次超过…：50—200 万元"
+    city_computed_wan: float = 0.0  # document 002 shares computed from the city amount given
+    city_pending: int = 0  # shares whose city amount the firm has not given yet
+    near_miss: int = 0
+    needs_info: int = 0
+
+    @property
+    def eligible(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def applications(self) -> int:
+        return self.eligible - self.by_kind.get("info", 0)
+
+    def kinds(self) -> list[tuple[str, int]]:
+        """(label, count) of what the firm can apply for, in headline order (information is apart)."""
+        return [(label, self.by_kind[k]) for k, label in MEASURE_KINDS.items() if self.by_kind.get(k) and k != "info"]
+
+
+def summarize(results: Iterable[MatchResult]) -> Summary:
+    out = Summary()
+    for r in results:
+        if r.measure.is_information and r.status != "eligible":
+            continue  # information asks nothing of the firm: it is never "missing" anything
+        if r.status == "near_miss":
+            out.near_miss += 1
+        elif r.status == "needs_info":
+            out.needs_info += 1
+        if r.status != "eligible":
+            continue
+        out.by_kind[r.measure.kind] = out.by_kind.get(r.measure.kind, 0) + 1
+        out.cash_wan += r.floor_cash_wan
+        out.ranges.extend(c.text() for c in r.cash if c.min_wan is not None)
+        for c in r.city:
+            if c.computed_wan is None:
+                out.city_pending += 1
+            else:
+                out.city_computed_wan += c.computed_wan
+    return out
 
 
 def total_max_cash(results: Iterable[MatchResult]) -> float:
-    """Sum of the stated maximum cash support of eligible measures (万元)."""
-    return sum(r.max_cash_wan for r in results if r.status == "eligible")
+    """Headline cash of eligible measures (万元): stated maxima × count, printed ranges at their floor."""
+    return sum(r.floor_cash_wan for r in results if r.status == "eligible")
 
 
 def grouped(results: list[MatchResult]) -> dict[str, list[MatchResult]]:
@@ -152,3 +352,15 @@ def grouped(results: list[MatchResult]) -> dict[str, list[MatchResult]]:
     for r in results:
         groups[r.status].append(r)
     return groups
+
+
+def by_lead_unit(results: Iterable[MatchResult]) -> list[tuple[str, list[MatchResult]]]:
+    """Eligible applications grouped by whom to apply to (first lead unit for the firm's sector).
+
+    Groups keep the order of their best measure, so the ranking (certainty, relevance, value) holds.
+    """
+    groups: dict[str, list[MatchResult]] = {}
+    for r in results:
+        key = r.lead_units[0] if r.lead_units else ""
+        groups.setdefault(key, []).append(r)
+    return list(groups.items())

@@ -45,6 +45,12 @@ class Field:
     ask_if: Gate = ()
     # Codes whose answer is stored with a date (milestones).
     dated: bool = False
+    # An identity fact (where the firm is, what it is): the firm cannot change it by acting, so a
+    # measure that fails on it is simply not for this firm — never a "near miss".
+    fixed: bool = False
+    # A detail of a measure the firm otherwise qualifies for (how much city support, is there a loan):
+    # asked only once every other condition of that measure holds, so most firms never see it.
+    detail: bool = False
 
     def option(self, code: str) -> Option | None:
         return next((o for o in self.options if o.code == code), None)
@@ -80,24 +86,35 @@ def gate_open(gate: Gate, profile: dict[str, Any] | Mapping[str, Any]) -> bool:
     return undecided
 
 
-# A cosmetics importer is never asked about devices, and vice versa.
-DEVICE_GATE: Gate = (("sectors", ("medical_device", "ivd")),
-                     ("roles", ("device_registrant", "device_manufacturer")))
-COSMETICS_GATE: Gate = (("sectors", ("cosmetics",)),
-                        ("roles", ("cosmetics_manufacturer", "cosmetics_filer", "domestic_responsible_person")))
+# A cosmetics importer is never asked about devices, and vice versa. Gated on the sector alone (device and
+# cosmetics roles are offered only with their sector), so which steps exist is settled by the sector step.
+DEVICE_GATE: Gate = (("sectors", ("medical_device", "ivd")),)
+COSMETICS_GATE: Gate = (("sectors", ("cosmetics",)),)
+# Roles are offered by sector, so a cosmetics firm does not read through drug and device roles.
+DRUG_GATE: Gate = (("sectors", ("biologic", "cell_gene", "chemical_drug", "api", "tcm", "tcm_materials")),)
+MANUFACTURING_GATE: Gate = (("sectors", ("biologic", "cell_gene", "chemical_drug", "api", "tcm", "tcm_materials",
+                                         "medical_device", "ivd", "cosmetics")),)
+DEVICE_SECTOR_GATE: Gate = (("sectors", ("medical_device", "ivd")),)
+COSMETICS_SECTOR_GATE: Gate = (("sectors", ("cosmetics",)),)
+DISTRIBUTION_GATE: Gate = (("sectors", ("distribution",)),)
+HEALTH_SERVICE_GATE: Gate = (("sectors", ("health_services",)),)
+CLASS2_GATE: Gate = (("device_classes", ("class2",)),)
+CLASS3_GATE: Gate = (("device_classes", ("class3",)),)
 
 
 STEPS: tuple[Step, ...] = (
     Step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
     Step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
-    Step("business", "行业与角色", "Sectors and roles", "업종 및 역할"),
+    Step("business", "所属行业", "Sectors", "업종"),
+    Step("roles", "企业角色", "Roles", "역할"),
     Step("devices", "医疗器械", "Medical devices", "의료기기"),
     Step("cosmetics", "化妆品", "Cosmetics", "화장품"),
     Step("milestones", "产品与注册进展", "Products and registrations", "제품 및 등록 진행"),
-    Step("figures", "经营数据", "Business figures", "경영 데이터"),
-    Step("projects", "项目与平台", "Projects and platforms", "프로젝트 및 플랫폼"),
+    Step("figures", "经营数据与项目", "Business figures and projects", "경영 데이터 및 프로젝트"),
     Step("plans", "发展计划", "Plans", "발전 계획"),
 )
+
+OTHER_SECTOR = "other"
 
 LOCATIONS = (
     _o("zhonghan_zone", "中韩(长春)国际合作示范区", "China-Korea (Changchun) International Cooperation Demonstration Zone", "중한(창춘)국제협력시범구"),
@@ -123,14 +140,14 @@ FIELDS: tuple[Field, ...] = (
     Field("contact_person", "text", "identity", "联系人", "Contact person", "담당자", required=True, max_length=50),
     Field("contact_phone", "text", "identity", "联系电话", "Contact phone", "연락처", required=True, max_length=20),
     # --- location and ownership
-    Field("location", "choice", "location", "企业所在地", "Location", "소재지", options=LOCATIONS),
-    Field("ownership", "choice", "location", "企业性质", "Ownership", "기업 성격", options=(
+    Field("location", "choice", "location", "企业所在地", "Location", "소재지", options=LOCATIONS, fixed=True),
+    Field("ownership", "choice", "location", "企业性质", "Ownership", "기업 성격", fixed=True, options=(
         _o("domestic", "内资企业", "Domestic", "내자 기업"),
         _o("korean_invested", "韩资企业", "Korean-invested", "한국 투자 기업"),
         _o("foreign_invested", "其他外商投资企业", "Other foreign-invested", "기타 외국인 투자 기업"),
     )),
     # --- sectors and roles
-    Field("sectors", "multi", "business", "所属行业（可多选）", "Sectors (choose all that apply)", "업종(복수 선택)", options=(
+    Field("sectors", "multi", "business", "所属行业（可多选）", "Sectors (choose all that apply)", "업종(복수 선택)", fixed=True, options=(
         _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품"),
         _o("cell_gene", "细胞治疗与基因治疗药物", "Cell and gene therapy", "세포·유전자 치료제"),
         _o("chemical_drug", "化学药（制剂）", "Chemical drugs (formulations)", "화학의약품"),
@@ -144,38 +161,43 @@ FIELDS: tuple[Field, ...] = (
         _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품"),
         _o("health_services", "医疗与健康服务", "Medical and health services", "의료·건강 서비스"),
         _o("distribution", "药品、医疗器械流通", "Drug and device distribution", "의약품·의료기기 유통"),
+        _o(OTHER_SECTOR, "以上都不是（其他行业，如普通食品、化工）", "None of these (other industries)", "해당 없음(기타 업종)"),
     )),
-    Field("roles", "multi", "business", "企业在产业中的角色（可多选）", "Roles (choose all that apply)", "역할(복수 선택)", options=(
-        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 허가권자(MAH)"),
-        _o("drug_manufacturer", "药品生产企业", "Drug manufacturer", "의약품 제조업체"),
-        _o("device_registrant", "医疗器械注册人", "Medical device registrant", "의료기기 등록인"),
-        _o("device_manufacturer", "医疗器械生产企业", "Medical device manufacturer", "의료기기 제조업체"),
-        _o("contract_manufacturer", "受托生产企业", "Contract manufacturer", "수탁 제조업체"),
-        _o("cosmetics_manufacturer", "化妆品生产企业", "Cosmetics manufacturer", "화장품 제조업체"),
-        _o("cosmetics_filer", "化妆品注册人、备案人", "Cosmetics registrant or filer", "화장품 등록·신고인"),
+    Field("roles", "multi", "roles", "企业在产业中的角色（可多选）", "Roles (choose all that apply)", "역할(복수 선택)", fixed=True, options=(
+        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 허가권자(MAH)", ask_if=DRUG_GATE),
+        _o("drug_manufacturer", "药品生产企业", "Drug manufacturer", "의약품 제조업체", ask_if=DRUG_GATE),
+        _o("device_registrant", "医疗器械注册人", "Medical device registrant", "의료기기 등록인", ask_if=DEVICE_SECTOR_GATE),
+        _o("device_manufacturer", "医疗器械生产企业", "Medical device manufacturer", "의료기기 제조업체", ask_if=DEVICE_SECTOR_GATE),
+        _o("contract_manufacturer", "受托生产企业", "Contract manufacturer", "수탁 제조업체", ask_if=MANUFACTURING_GATE),
+        _o("cosmetics_manufacturer", "化妆品生产企业", "Cosmetics manufacturer", "화장품 제조업체", ask_if=COSMETICS_SECTOR_GATE),
+        _o("cosmetics_filer", "化妆品注册人、备案人", "Cosmetics registrant or filer", "화장품 등록·신고인", ask_if=COSMETICS_SECTOR_GATE),
         _o("domestic_responsible_person", "进口化妆品境内责任人", "Domestic responsible person for imported cosmetics", "수입 화장품 국내 책임자",
            ask_if=(("sectors", ("cosmetics",)),)),
-        _o("distributor", "药品、医疗器械经营企业", "Distributor", "유통업체"),
-        _o("medical_institution", "医疗机构", "Medical institution", "의료기관"),
+        _o("distributor", "药品、医疗器械经营企业", "Distributor", "유통업체", ask_if=DISTRIBUTION_GATE),
+        _o("medical_institution", "医疗机构", "Medical institution", "의료기관", ask_if=HEALTH_SERVICE_GATE),
         _o("research_institution", "药物研发机构、科研院所", "Drug research institution", "연구기관"),
         _o("cro", "合同研发机构（CRO）", "Contract research organisation (CRO)", "CRO"),
-        _o("cmo", "合同外包生产机构（CMO）", "Contract manufacturing organisation (CMO)", "CMO"),
-        _o("cdmo", "合同定制研发生产机构（CDMO）", "CDMO", "CDMO"),
+        _o("cmo", "合同外包生产机构（CMO）", "Contract manufacturing organisation (CMO)", "CMO", ask_if=DRUG_GATE),
+        _o("cdmo", "合同定制研发生产机构（CDMO）", "CDMO", "CDMO", ask_if=DRUG_GATE),
         _o("platform_operator", "公共服务平台运营方", "Public service platform operator", "공공 서비스 플랫폼 운영자"),
     )),
-    Field("is_leading_enterprise", "bool", "business", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
-          help_zh="按所在地主管部门的认定或行业公认地位作答"),
+    Field("good_credit", "bool", "roles", "企业是否诚信守法（无严重违法失信记录）", "Is your firm law-abiding with a clean credit record?", "성실·준법 기업입니까(중대 위법·신용불량 기록 없음)?", fixed=True),
     # --- medical devices
-    Field("device_classes", "multi", "devices", "医疗器械管理类别（可多选）", "Device classes", "의료기기 등급", ask_if=DEVICE_GATE, options=(
+    Field("device_classes", "multi", "devices", "医疗器械管理类别（可多选）", "Device classes", "의료기기 등급", ask_if=DEVICE_GATE, fixed=True, options=(
         _o("class1", "第一类", "Class I", "1등급"),
         _o("class2", "第二类", "Class II", "2등급"),
         _o("class3", "第三类", "Class III", "3등급"),
     )),
-    Field("device_procedures", "multi", "devices", "拟申请或已进入的注册审批程序", "Registration procedure applied for", "등록 심사 절차", ask_if=DEVICE_GATE, options=(
-        _o("innovative", "创新产品注册审批程序", "Innovative product procedure", "혁신 제품 절차"),
-        _o("priority", "优先审批程序", "Priority review procedure", "우선 심사 절차"),
-        _o("emergency", "应急审批程序", "Emergency procedure", "긴급 심사 절차"),
-        _o("standard", "常规程序", "Standard procedure", "일반 절차"),
+    # The review procedure belongs to a product of a given class, not to the firm: a class III product in
+    # priority review and class II products in standard review must not read as "class II in priority".
+    Field("device_procedures", "multi", "devices", "各类别产品拟申请或已进入的注册审批程序（可多选）", "Registration procedure, by product class", "등급별 등록 심사 절차", ask_if=DEVICE_GATE, options=(
+        _o("class2_innovative", "第二类产品：创新产品注册审批程序", "Class II: innovative product procedure", "2등급: 혁신 제품 절차", ask_if=CLASS2_GATE),
+        _o("class2_priority", "第二类产品：优先审批程序", "Class II: priority review", "2등급: 우선 심사", ask_if=CLASS2_GATE),
+        _o("class2_emergency", "第二类产品：应急审批程序", "Class II: emergency procedure", "2등급: 긴급 심사", ask_if=CLASS2_GATE),
+        _o("class2_standard", "第二类产品：常规程序", "Class II: standard procedure", "2등급: 일반 절차", ask_if=CLASS2_GATE),
+        _o("class3_innovative", "第三类产品：创新医疗器械特别审查程序", "Class III: innovative device procedure", "3등급: 혁신 의료기기 절차", ask_if=CLASS3_GATE),
+        _o("class3_priority", "第三类产品：优先审批程序", "Class III: priority review", "3등급: 우선 심사", ask_if=CLASS3_GATE),
+        _o("class3_standard", "第三类产品：常规程序", "Class III: standard procedure", "3등급: 일반 절차", ask_if=CLASS3_GATE),
     )),
     Field("device_types", "multi", "devices", "产品类型（可多选）", "Device types", "제품 유형", ask_if=DEVICE_GATE, options=(
         _o("active", "有源医疗器械", "Active devices", "능동형 의료기기"),
@@ -196,7 +218,7 @@ FIELDS: tuple[Field, ...] = (
         _o("registration_accepted", "新取得注册申请受理书", "Registration application accepted", "등록 신청 접수증"),
         _o("new_drug_certificate", "新获得新药证书（生产批件）且在吉林省转化生产", "New drug certificate, produced in Jilin", "신약 증서 취득 및 지린성 생산"),
         _o("innovative_drug_progress", "创新药、改良型新药或突破性治疗药物研发取得阶段性进展", "Innovative/improved/breakthrough drug reached a stage", "혁신신약 단계적 성과"),
-        _o("class3_first_registration", "首次取得第三类医疗器械注册证", "First Class III device registration", "3등급 의료기기 최초 등록"),
+        _o("class3_first_registration", "有产品首次取得第三类医疗器械注册证（新获证产品）", "A product newly obtained its first Class III registration", "3등급 의료기기 제품 최초 등록"),
         _o("national_innovative_device", "产品获批国家创新医疗器械", "National innovative device approval", "국가 혁신 의료기기 승인"),
         _o("device_in_production", "取得医疗器械注册证的产品已转化生产", "Registered device in production", "등록 의료기기 생산 전환"),
         _o("device_invention_patent", "注册产品具有发明专利", "Registered device holds an invention patent", "발명 특허 보유"),
@@ -209,6 +231,25 @@ FIELDS: tuple[Field, ...] = (
           "Have you directly introduced an innovative drug that already reached a stage?", "단계적 성과를 거둔 혁신신약을 직접 도입했습니까?"),
     Field("has_self_developed_drug", "bool", "milestones", "是否持有自主研发的药品", "Do you hold self-developed drugs?", "자체 개발 의약품을 보유합니까?"),
     Field("innovative_drug_rnd", "bool", "milestones", "是否在研新结构、新靶点、新机制的创新药物", "Are you developing first-in-class drugs (new structure, target or mechanism)?", "신구조·신표적·신기전 혁신신약을 개발 중입니까?"),
+    # --- projects (first on the figures page: they decide which figures are asked)
+    Field("projects", "multi", "figures", "正在实施的研发与产业化项目（可多选）", "R&D and industrialisation projects", "연구개발·산업화 프로젝트", options=(
+        _o("tcm_industrialisation", "中成药、中药配方颗粒研发和产业化项目", "TCM patent medicine or granule project", "중성약·배합과립 프로젝트"),
+        _o("biologic_industrialisation", "生物制品研发及产业化项目", "Biologic product project", "바이오의약품 프로젝트"),
+        _o("cosmetics_industrialisation", "以取得生产许可为目标、功能成分明确的化妆品研发与产业化项目", "Cosmetics project aiming at a production licence", "화장품 프로젝트"),
+        _o("device_industrialisation", "医疗器械、制药设备及药品检测仪器研发及产业化项目", "Device, equipment or instrument project", "의료기기·설비 프로젝트"),
+        _o("tech_upgrade_after_attraction", "省外招商引资或兼并重组后在我省实施的技术提升改造、产品优化升级项目", "Upgrade project after investment attraction or merger", "투자 유치 후 기술 개선 프로젝트"),
+        _o("major_project", "投资3000万元以上的医药健康重大产业化项目", "A major industrialisation project (investment of 30 million yuan or more)", "3천만 위안 이상 대형 산업화 프로젝트"),
+        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "공공 플랫폼"),
+        _o("service_platform_new_area", "在长春新区建设药物筛选、合成、报批、第三方检测、中试、MAH综合服务等专业技术服务平台", "Technical service platform in Changchun New Area", "창춘신구 기술 서비스 플랫폼"),
+        _o("gcp_glp_platform", "运营GCP、GLP等公共服务平台（药物临床试验、非临床安全性评价）", "Operating a GCP or GLP public service platform", "GCP·GLP 공공 서비스 플랫폼 운영"),
+    )),
+    Field("project_investment_wan", "number", "figures", "重大产业化项目总投资", "Total investment of the major project", "주요 프로젝트 총투자", unit_zh="万元", detail=True),
+    Field("project_has_fixed_asset_loan", "bool", "figures", "该项目是否有固定资产贷款且能在规定时间内投产", "Does the project have fixed-asset loans and start production on schedule?", "고정자산 대출이 있고 기한 내 가동됩니까?", detail=True),
+    Field("new_equipment_investment_wan", "number", "figures", "技术改造项目新购科研仪器设备实际投资额", "Investment in newly bought research equipment", "신규 연구장비 투자액", unit_zh="万元", detail=True),
+    Field("biologic_varieties", "number", "figures", "正在实施研发及产业化项目的生物制品品种数", "Number of biologic varieties in R&D or industrialisation", "연구개발·산업화 중인 바이오의약품 품목 수", unit_zh="个",
+          help_zh="文件按“每个品种”给予支持，填写品种数以计算上限", detail=True),
+    Field("consistency_varieties", "number", "figures", "完成一致性评价研究的化学仿制药品种数", "Number of generic varieties that completed consistency evaluation", "동등성 평가를 완료한 제네릭 품목 수", unit_zh="个",
+          help_zh="文件按“每个品种”给予奖励，填写品种数以计算上限", detail=True),
     # --- figures
     Field("annual_revenue_wan", "number", "figures", "上一年度营业收入", "Last year's revenue", "전년도 매출", unit_zh="万元"),
     Field("previous_peak_revenue_wan", "number", "figures", "此前各年度最高营业收入", "Highest revenue of earlier years", "이전 연도 최고 매출", unit_zh="万元",
@@ -217,35 +258,42 @@ FIELDS: tuple[Field, ...] = (
     Field("previous_peak_online_sales_wan", "number", "figures", "此前各年度最高线上销售收入", "Highest online sales of earlier years", "이전 최고 온라인 매출", unit_zh="万元"),
     Field("revived_variety_sales_wan", "number", "figures", "盘活的省内闲置品种在我省生产上市后的年销售收入", "Annual sales of a revived idle variety", "재가동 품목 연매출", unit_zh="万元"),
     Field("secondary_dev_sales_increase_wan", "number", "figures", "大品种二次开发后较上一年度新增销售收入", "Sales increase after secondary development", "2차 개발 후 매출 증가", unit_zh="万元"),
-    # --- projects
-    Field("projects", "multi", "projects", "正在实施的研发与产业化项目（可多选）", "R&D and industrialisation projects", "연구개발·산업화 프로젝트", options=(
-        _o("tcm_industrialisation", "中成药、中药配方颗粒研发和产业化项目", "TCM patent medicine or granule project", "중성약·배합과립 프로젝트"),
-        _o("biologic_industrialisation", "生物制品研发及产业化项目", "Biologic product project", "바이오의약품 프로젝트"),
-        _o("cosmetics_industrialisation", "以取得生产许可为目标、功能成分明确的化妆品研发与产业化项目", "Cosmetics project aiming at a production licence", "화장품 프로젝트"),
-        _o("device_industrialisation", "医疗器械、制药设备及药品检测仪器研发及产业化项目", "Device, equipment or instrument project", "의료기기·설비 프로젝트"),
-        _o("tech_upgrade_after_attraction", "省外招商引资或兼并重组后在我省实施的技术提升改造、产品优化升级项目", "Upgrade project after investment attraction or merger", "투자 유치 후 기술 개선 프로젝트"),
-        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "공공 플랫폼"),
-        _o("service_platform_new_area", "在长春新区建设药物筛选、合成、报批、第三方检测、中试、MAH综合服务等专业技术服务平台", "Technical service platform in Changchun New Area", "창춘신구 기술 서비스 플랫폼"),
-    )),
-    Field("project_investment_wan", "number", "projects", "重大产业化项目总投资", "Total investment of the major project", "주요 프로젝트 총투자", unit_zh="万元"),
-    Field("project_has_fixed_asset_loan", "bool", "projects", "该项目是否有固定资产贷款且能在规定时间内投产", "Does the project have fixed-asset loans and start production on schedule?", "고정자산 대출이 있고 기한 내 가동됩니까?"),
-    Field("new_equipment_investment_wan", "number", "projects", "技术改造项目新购科研仪器设备实际投资额", "Investment in newly bought research equipment", "신규 연구장비 투자액", unit_zh="万元"),
+    # Document 002 pays a share of the city-level support ("按照市级政策支持额度的5%"): no city support, no reward.
+    Field("city_support_drug_wan", "number", "figures", "创新药研发进展（或引进）已获得的市级政策支持额度", "City-level support granted for the drug's progress", "신약 진전에 대한 시급 지원액", unit_zh="万元", detail=True,
+          help_zh="长春新区按市级支持额度的5%（直接引进的按50%）配套；尚未获得市级支持请填0"),
+    Field("city_support_device_wan", "number", "figures", "第三类医疗器械首证产品已获得的市级政策支持额度", "City-level support granted for the Class III product", "3등급 제품에 대한 시급 지원액", unit_zh="万元", detail=True,
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
+    Field("city_support_platform_wan", "number", "figures", "专业技术服务平台已获得的市级政策支持额度", "City-level support granted for the service platform", "서비스 플랫폼에 대한 시급 지원액", unit_zh="万元", detail=True,
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
     # --- plans
     Field("plans", "multi", "plans", "今后的计划（可多选）", "Plans", "향후 계획", options=(
         _o("fda_edqm_drug", "自主研发药品申请美国FDA或欧盟EDQM注册并生产", "FDA/EDQM registration for self-developed drugs", "FDA/EDQM 의약품 등록"),
         _o("fda_ce_device", "自主研发第二、三类医疗器械申请美国FDA注册或欧洲CE认证并生产", "FDA/CE for self-developed devices", "FDA/CE 의료기기 인증"),
         _o("overseas_expansion", "拓展境外市场、国际商务拓展（BD）、对外授权或境外合资", "Overseas markets, BD, out-licensing or joint ventures", "해외 시장 진출"),
         _o("site_change", "仅变更药品生产地址（工艺、设备不变）的场地变更", "Change of manufacturing site only", "제조 장소 변경"),
-        _o("port_import", "经长春空港、珲春等口岸进口药品、中药材或科研用品", "Import via Changchun airport or Hunchun ports", "항구 통한 수입"),
+        _o("port_import_changchun", "经长春药品进口口岸（长春空港口岸）进口药品或科研、临床研究、生产相关用品", "Import via the Changchun drug import port (airport)", "창춘 의약품 수입 항구 이용"),
+        _o("port_import_hunchun", "经珲春中药材口岸进口中药材", "Import TCM materials via the Hunchun port", "훈춘 중약재 항구 이용"),
         _o("cross_province_commissioning", "跨省委托生产或多点委托生产", "Cross-province or multi-site contract manufacturing", "성간 위탁 생산"),
-        _o("commission_in_new_area", "委托长春新区内药品企业生产，产值、销售、税收结算在新区", "Commission production in Changchun New Area", "창춘신구 위탁 생산"),
+        _o("commission_in_new_area", "作为药品上市许可持有人，委托长春新区内药品企业生产", "As MAH, commission a drug maker in Changchun New Area", "MAH로서 창춘신구 기업에 위탁 생산"),
         _o("multi_warehouse", "跨区域多仓、异地设库经营", "Multi-region warehousing", "다지역 창고 운영"),
         _o("merger_or_transfer", "通过合资合作、兼并重组承接产业转移或科技成果转化项目", "Take on transferred projects through JV or merger", "합작·인수합병"),
         _o("glp_study", "在吉林省药物安全评价中心（GLP）开展非临床研究", "Non-clinical studies at Jilin GLP centre", "GLP 비임상 연구"),
-        _o("hospital_preparation_rnd", "开展医疗机构制剂（院内制剂）或古代经典名方研究", "Hospital preparations or classical formula research", "원내 제제 연구"),
+        _o("registration_application", "拟申报或正在申报药品、医疗器械、化妆品注册（备案）", "Applying (or about to apply) for drug, device or cosmetics registration", "의약품·의료기기·화장품 등록(신고) 신청 예정 또는 진행 중"),
+        _o("innovative_drug_development", "开展或拟开展创新药物研发", "Developing (or about to develop) an innovative drug", "혁신신약 연구개발 수행(예정)"),
+        _o("hospital_preparation_rnd", "开展医疗机构制剂（院内制剂）研究或向中药新药转化", "Hospital preparation research", "원내 제제 연구"),
+        _o("classical_formula_rnd", "开展古代经典名方研究", "Classical formula research", "고대 경전 명방 연구"),
         _o("new_production_line", "新建生产线或新办药品生产企业，需要生产许可与GMP检查", "New production line needing licence and GMP inspection", "신규 생산라인"),
-        _o("settle_in_zone", "到中韩示范区或长春新区落地、入园", "Settle in the zone or new area", "시범구·신구 입주"),
+        _o("settle_in_zhonghan", "到中韩示范区落地、入园", "Settle in the China-Korea demonstration zone", "중한 시범구 입주"),
+        _o("settle_in_new_area", "到长春新区落地", "Settle in Changchun New Area", "창춘신구 입주"),
+        _o("settle_in_jilin", "到吉林省（示范区、新区以外）设立企业或落地项目", "Set up elsewhere in Jilin", "지린성 기타 지역 설립"),
     )),
+    Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
+          help_zh="按所在地主管部门的认定或行业公认地位作答", detail=True),
+    Field("korean_park", "bool", "plans", "是否已入驻中韩示范区“韩国医美产业”区中园", "Are you in the zone's Korean medical-beauty park?", "'한국 의료미용 산업' 단지에 입주했습니까?",
+          ask_if=(("location", ("zhonghan_zone",)),)),
+    Field("settled_in_new_area", "bool", "plans", "委托生产相关的产值、销售、税收是否结算在长春新区", "Are output, sales and taxes of the commissioned production settled in Changchun New Area?", "위탁 생산의 생산액·매출·세금이 창춘신구에서 결산됩니까?", detail=True),
+    Field("city_support_commission_wan", "number", "plans", "委托生产事项已获得的市级政策支持额度（上一年度）", "City-level support granted for contract manufacturing (last year)", "위탁 생산에 대한 시급 지원액", unit_zh="万元", detail=True,
+          help_zh="长春新区按市级支持额度的5%按年度配套；尚未获得市级支持请填0"),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -259,8 +307,14 @@ def apply_gates(profile: Mapping[str, Any]) -> Mapping[str, Any]:
         return profile
     filled = dict(profile)
     for f in closed:
-        filled[f.name] = [] if f.kind == "multi" else None
+        filled[f.name] = NOT_APPLICABLE[f.kind]
     return filled
+
+
+# What a question that does not apply counts as: "none", never "unknown".
+NOT_APPLICABLE: dict[str, Any] = {"multi": [], "bool": False, "number": 0.0, "choice": "-", "text": "-"}
+HEALTH_SECTORS: tuple[str, ...] = tuple(c for c in FIELDS_BY_NAME["sectors"].option_codes() if c != OTHER_SECTOR)
+
 for _step in STEPS:
     _step.fields.extend(f.name for f in FIELDS if f.step == _step.code)
 

@@ -46,7 +46,7 @@ STATUS_ORDER = ("submitted", "resubmitted", "forwarded", "in_review", "returned"
 FINAL_STATUSES = frozenset({"approved", "rejected"})
 #: The enterprise may add documents before review starts and while asked for more.
 UPLOAD_STATUSES = frozenset({"submitted", "returned"})
-APPLICABLE = ("eligible", "near_miss")
+APPLICABLE = ("eligible",)  # a near miss says what would change it; it is not an application
 VISIBILITY_ZH = {"enterprise": "企业可见", "internal": "仅内部可见"}
 COMMENT_MAX = 2000
 IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -145,12 +145,15 @@ def title_of(sub: Submission) -> str:
 
 
 # -- routing --------------------------------------------------------------------------------
-def routing_options(measure: Measure) -> list[Unit]:
-    """Where an application may go: the first lead unit, then the measure's service points."""
+def routing_options(measure: Measure, sectors: Any = None) -> list[Unit]:
+    """Where an application may go: the lead unit(s) for the firm's sector, then the printed service points."""
     cat = catalog()
     out: list[Unit] = []
-    if measure.lead_units and (lead := cat.unit_by_name(measure.lead_units[0])) is not None:
-        out.append(lead)
+    # Every lead unit the clause names for this firm's sector (all of them where it does not split by
+    # sector), so an application never lands by default on whichever unit happens to be printed first.
+    for name in measure.lead_units_for(sectors):
+        if (lead := cat.unit_by_name(name)) is not None and lead not in out:
+            out.append(lead)
     for sp in measure.service_points:
         unit = cat.units.get(sp)
         if unit is not None and unit not in out:
@@ -168,6 +171,8 @@ def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date
     measure = catalog().measures.get(measure_id)
     if measure is None or not measure.is_enterprise_facing:
         raise SubmissionError("该措施不存在或不接受企业申请。", 404)
+    if measure.is_information:
+        raise SubmissionError("该条是面向企业的政策信息（如“首违不罚”“无事不扰”），无需申请。", 409)
     result = evaluate(measure, profile, today)
     if result.status == "expired":
         raise SubmissionError(f"该措施已于{measure.effective_valid_until:%Y年%m月%d日}到期，不能再提交申请。", 409)
@@ -176,13 +181,13 @@ def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date
         raise SubmissionError(f"还不能判断您是否符合条件，请先在问卷中回答：{missing}。", 422)
     if result.status not in APPLICABLE:
         raise SubmissionError("根据您的回答，暂不符合该措施的条件，不能提交申请。", 422)
-    if not routing_options(measure):
+    if not routing_options(measure, profile.get("sectors")):
         raise SubmissionError("文件未列明该措施的受理单位，暂不能在线提交，请按文件向有关部门咨询。", 409)
     return measure
 
 
-def choose_unit(measure: Measure, unit_id: str | None) -> Unit:
-    options = routing_options(measure)
+def choose_unit(measure: Measure, unit_id: str | None, sectors: Any = None) -> Unit:
+    options = routing_options(measure, sectors)
     if not unit_id:
         return options[0]
     for unit in options:
@@ -335,7 +340,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
         return existing, False  # a double tap or a resent form: the first request already did the work
     profile = profile_of(session, enterprise_id)
     measure = check_applicable(measure_id, profile, today)
-    unit = choose_unit(measure, unit_id)
+    unit = choose_unit(measure, unit_id, profile.get("sectors"))
     if len(uploads) > max_attachments:
         raise SubmissionError(f"每份申请最多上传 {max_attachments} 个附件。", 422)
     _ensure_no_open(session, enterprise_id, measure_id)  # before the (slow) PDF, so a refusal is quick

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from portal.extensions import db
 from portal.policy.catalog import Measure, catalog
-from portal.policy.matching import match_profile, total_max_cash
+from portal.policy.matching import match_profile, summarize, total_max_cash
 from portal.profile.schema import profile_json_schema
 from portal.profile.validate import validate_profile
 from portal.services import library, units
@@ -93,5 +93,10 @@ def match_api():
     if problems:
         return jsonify({"error": "profile 未通过校验", "problems": problems}), 422
     results = match_profile(profile, day)
+    summary = summarize(results)
     return jsonify({"date": day.isoformat(), "total_max_cash_wan": total_max_cash(results),
+                    "summary": {"eligible_by_kind": summary.by_kind, "cash_wan": summary.cash_wan,
+                                "ranges": summary.ranges, "city_share_computed_wan": summary.city_computed_wan,
+                                "city_share_pending": summary.city_pending, "near_miss": summary.near_miss,
+                                "needs_info": summary.needs_info},
                     "results": [r.as_dict() for r in results]})

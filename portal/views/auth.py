@@ -7,7 +7,8 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.extensions import db, limiter
 from portal.services import accounts
-from portal.templating import render
+from portal.services import answers as answer_service
+from portal.templating import render, today
 from portal.views.access import access
 
 bp = Blueprint("auth", __name__)
@@ -66,6 +67,10 @@ def register():
                 db.session.rollback()
                 error = str(exc)
             else:
+                # What registration captured is not asked again: it pre-fills the application form.
+                answer_service.save_many(db.session, int(user.enterprise_id), user.id,
+                                         {"enterprise_name": form.get("enterprise_name", ""),
+                                          "contact_person": form.get("name", "")}, {}, today())
                 login_user(user)
                 flash("注册成功。请先填写企业情况问卷。")
                 return redirect(url_for("enterprise.questionnaire"))

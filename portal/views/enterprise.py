@@ -11,9 +11,9 @@ from werkzeug.datastructures import MultiDict
 
 from portal.extensions import db
 from portal.policy.catalog import catalog
-from portal.policy.matching import grouped, match_profile, total_max_cash
-from portal.profile.fields import FIELDS_BY_NAME, STEPS, Field
-from portal.profile.flow import steps_for
+from portal.policy.flow import APPLICATION_STEP, application_fields, relevance, steps_for
+from portal.policy.matching import by_lead_unit, grouped, match_profile, summarize
+from portal.profile.fields import FIELDS_BY_NAME, OTHER_SECTOR, STEPS, Field, step_of
 from portal.profile.validate import DATES_FIELD, AnswerError
 from portal.services import answers as answer_service
 from portal.services import submissions as submission_service
@@ -46,6 +46,12 @@ def dates_from_form(form: MultiDict[str, str]) -> tuple[bool, dict[str, str] | N
     return True, {c: form.get(f"date__{c}", "") for c in codes if form.get(f"date__{c}")}
 
 
+def milestones_with_dates(ticked: list[str], dates: dict[str, str] | None) -> list[str]:
+    """A date typed beside a milestone means it was reached: tick it rather than drop the date."""
+    codes = FIELDS_BY_NAME["milestones"].option_codes()
+    return [c for c in codes if c in ticked or (dates and c in dates)]
+
+
 def _base_version(form: MultiDict[str, str], name: str) -> int | None:
     raw = form.get(f"v__{name}", "")
     return int(raw) if raw.isdigit() else None
@@ -57,7 +63,17 @@ def _context(errors: dict[str, str] | None = None, conflicts: dict[str, Any] | N
     steps = steps_for(profile, today())
     return {"profile": profile, "versions": answer_service.versions_of(db.session, eid), "steps": steps,
             "fields": FIELDS_BY_NAME, "errors": errors or {}, "conflicts": conflicts or {},
-            "revision": _revision(eid), "dates_field": DATES_FIELD}
+            "revision": _revision(eid), "dates_field": DATES_FIELD, "offers": relevance(profile, today()).offers,
+            "not_covered": _not_covered(profile)}
+
+
+def _not_covered(profile: dict[str, Any]) -> bool:
+    """Only "other" industries chosen: the five documents concern the 医药健康 industry alone."""
+    return profile.get("sectors") == [OTHER_SECTOR]
+
+
+def _application_step() -> tuple[Any, list[str]]:
+    return next(s for s in STEPS if s.code == APPLICATION_STEP), application_fields()
 
 
 def _revision(eid: int) -> int:
@@ -77,7 +93,7 @@ def dashboard():
     steps = steps_for(profile, today())
     asked = [name for _, names in steps for name in names]
     return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
-                  total=total_max_cash(results), asked=len(asked), answered=sum(n in profile for n in asked),
+                  summary=summarize(results), asked=len(asked), answered=sum(n in profile for n in asked),
                   submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
                   status_zh=submission_service.STATUS_ZH)
 
@@ -87,6 +103,8 @@ def dashboard():
 def questionnaire():
     """Start or resume the questionnaire at the first step with an unanswered question."""
     ctx = _context()
+    if ctx["not_covered"]:
+        return redirect(url_for("enterprise.results"))
     for step, names in ctx["steps"]:
         if any(n not in ctx["profile"] for n in names):
             return redirect(url_for("enterprise.step", code=step.code))
@@ -94,12 +112,35 @@ def questionnaire():
 
 
 def _step_or_404(code: str, steps: list) -> tuple[int, Any, list[str]]:  # type: ignore[type-arg]
+    if code == APPLICATION_STEP:
+        step, names = _application_step()
+        return len(steps), step, names
     for i, (step, names) in enumerate(steps):
         if step.code == code:
             return i, step, names
     if any(s.code == code for s in STEPS):
         return -1, next(s for s in STEPS if s.code == code), []
     abort(404)
+
+
+def _after(code: str, steps: list, direction: str) -> str:  # type: ignore[type-arg]
+    """Where "back" or "next" leads from a step: skipping steps whose questions all fell away."""
+    if code == APPLICATION_STEP:
+        return request.form.get("next_url", "") if _safe_next(request.form.get("next_url", "")) \
+            else url_for("enterprise.results")
+    order = [s.code for s in STEPS]
+    here = order.index(code)
+    with_questions = [s.code for s, names in steps if names]
+    if direction == "back":
+        earlier = [c for c in with_questions if order.index(c) < here]
+        return url_for("enterprise.step", code=earlier[-1]) if earlier else url_for("enterprise.dashboard")
+    later = [c for c in with_questions if order.index(c) > here]
+    # The last step leads straight to the results; "查看全部回答" stays one tap away on every step.
+    return url_for("enterprise.step", code=later[0]) if later else url_for("enterprise.results")
+
+
+def _safe_next(target: str) -> bool:
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
 @bp.route("/q/<code>", methods=["GET", "POST"])
@@ -120,29 +161,31 @@ def step(code: str):
             present, raw_dates = dates_from_form(request.form)
             if present:
                 values[DATES_FIELD], bases[DATES_FIELD] = raw_dates, _base_version(request.form, DATES_FIELD)
+                if "milestones" in values:
+                    values["milestones"] = milestones_with_dates(values["milestones"] or [], raw_dates)
         results, errors = answer_service.save_many(db.session, _enterprise_id(), current_user.id, values, bases,
                                                    today())
         conflicts = {r.field: r for r in results if r.conflict}
         if not errors and not conflicts:
-            steps = _context()["steps"]  # answers may have changed which steps remain
-            codes = [s.code for s, _ in steps]
-            if request.form.get("go") == "back":
-                pos = codes.index(code) if code in codes else len(codes)
-                return redirect(url_for("enterprise.step", code=codes[pos - 1]) if pos > 0
-                                else url_for("enterprise.dashboard"))
-            later = [c for c in codes if [s.code for s in STEPS].index(c) > [s.code for s in STEPS].index(code)]
-            return redirect(url_for("enterprise.step", code=later[0]) if later else url_for("enterprise.review"))
+            ctx = _context()  # answers may have changed which questions remain
+            if ctx["not_covered"] and request.form.get("go") != "back":
+                return redirect(url_for("enterprise.results"))
+            return redirect(_after(code, ctx["steps"], request.form.get("go", "next")))
     ctx = _context(errors, conflicts)
     index, current_step, names = _step_or_404(code, ctx["steps"])
     if index < 0:
         flash("根据您之前的回答，这一步无需填写。")
         return redirect(url_for("enterprise.questionnaire"))
+    if not names and request.method == "GET":
+        # Every question of this step fell away with the answers given: go on without a blank page.
+        return redirect(_after(code, ctx["steps"], request.args.get("go", "next")))
     if request.method == "POST":
         # Keep what the user typed beside the error; nothing invalid was stored.
         ctx["typed"] = request.form
     codes = [s.code for s, _ in ctx["steps"]]
     return render("enterprise/step.html", block="step", step=current_step, names=names, index=index,
-                  total=len(codes), prev_code=codes[index - 1] if index > 0 else None,
+                  total=len(codes), prev_code=codes[index - 1] if 0 < index <= len(codes) else None,
+                  application=code == APPLICATION_STEP, next_url=request.args.get("next", ""),
                   status=422 if errors or conflicts else 200, **ctx)
 
 
@@ -156,6 +199,10 @@ def autosave(name: str):
     present, raw = raw_from_form(request.form, f)
     errors: dict[str, str] = {}
     conflicts: dict[str, Any] = {}
+    code = step_of(name).code
+    before = {s.code: names for s, names in _context()["steps"]}.get(code) if code != APPLICATION_STEP else None
+    if name == "milestones" and present:
+        raw = milestones_with_dates(raw or [], dates_from_form(request.form)[1])
     if present:
         try:
             result = answer_service.save_answer(db.session, _enterprise_id(), current_user.id, name, raw,
@@ -177,8 +224,13 @@ def autosave(name: str):
     ctx = _context(errors, conflicts)
     if errors or conflicts:
         ctx["typed"] = request.form
-    return render("enterprise/_question.html", name=name, saved=not errors and not conflicts,
-                  status=422 if errors else (409 if conflicts else 200), **ctx)
+    response = render("enterprise/_question.html", name=name, saved=not errors and not conflicts,
+                      status=422 if errors else (409 if conflicts else 200), **ctx)
+    after = next((names for s, names in ctx["steps"] if s.code == code), None)
+    if before is not None and after is not None and after != before:
+        # This answer changed which questions the step asks: the page reloads the step's questions.
+        response.headers["HX-Trigger"] = "step-changed"
+    return response
 
 
 @bp.get("/q/sync")
@@ -213,12 +265,19 @@ def results():
     profile = answer_service.profile_of(db.session, _enterprise_id())
     matched = match_profile(profile, today())
     groups = grouped(matched)
+    applications = [r for r in groups["eligible"] if not r.measure.is_information]
+    # Information (首违不罚、无事不扰…) is shown with the condition it states, never asked about.
+    information = [r for r in matched if r.measure.is_information and r.status in ("eligible", "needs_info")]
+    for status in ("eligible", "near_miss", "needs_info"):
+        groups[status] = [r for r in groups[status] if not r.measure.is_information]
     unit_names = {n for r in matched if r.status in ("eligible", "near_miss")
-                  for n in (*r.measure.lead_units, *r.measure.service_points)}
+                  for n in (*r.lead_units, *r.measure.service_points)}
     contacts = units.views_by_key(db.session, unit_names)
-    return render("enterprise/results.html", block="results", groups=groups, total=total_max_cash(matched),
-                  profile=profile, contacts=contacts, cat=catalog(),
-                  show=request.args.get("show", ""))
+    missing_identity = [n for n in application_fields() if n not in profile and FIELDS_BY_NAME[n].required]
+    return render("enterprise/results.html", block="results", groups=groups, summary=summarize(matched),
+                  by_unit=by_lead_unit(applications), information=information, profile=profile,
+                  contacts=contacts, cat=catalog(), not_covered=_not_covered(profile),
+                  missing_identity=missing_identity, show=request.args.get("show", ""))
 
 
 def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]

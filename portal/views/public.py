@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, make_response, redirect, request, url_for
 from sqlalchemy import text
 
-from portal.extensions import db
+from portal.extensions import db, htmx
 from portal.policy.catalog import AUDIENCES, BENEFIT_KINDS, catalog
 from portal.services import documents as issued
 from portal.services import library, units
@@ -19,9 +19,9 @@ bp = Blueprint("public", __name__)
 @access("public")
 def home():
     """Landing page: what the portal does and where to start."""
-    cat = catalog()
-    return render("public/home.html", documents=list(cat.documents.values()),
-                  measure_count=len(cat.measures), enterprise_count=len(cat.enterprise_measures()))
+    # One function for the number quoted here and the library's default count, so they agree.
+    return render("public/home.html", documents=list(catalog().documents.values()),
+                  library_count=library.default_count())
 
 
 @bp.get("/healthz")
@@ -51,22 +51,30 @@ def set_language(code: str):
 
 
 def _filter_from_request() -> library.LibraryFilter:
-    args = request.args
-    return library.LibraryFilter(**{k: (args.get(k) or "").strip()[:100] for k in
-                                    ("document", "sector", "benefit", "unit", "location", "audience", "q")})
+    args = {k: (request.args.get(k) or "").strip()[:100] for k in
+            ("document", "sector", "benefit", "unit", "location", "audience", "q")}
+    # Enterprises come first: government-internal clauses only when the audience filter asks for them.
+    args["audience"] = args["audience"] or library.DEFAULT_AUDIENCE
+    return library.LibraryFilter(**args)
+
+
+def _swaps_fragment() -> bool:
+    """Whether render() will answer with the bare block (mirrors portal.templating.render)."""
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
 @bp.get("/measures")
 @access("public")
 def measures():
-    """Policy library: browse, filter and search every clause."""
+    """Policy library: browse, filter and search the clauses (enterprise-facing ones by default)."""
     f = _filter_from_request()
     results = library.search(f)
     cat = catalog()
     return render("public/measures.html", block="results", results=results, f=f, documents=cat.documents,
                   sectors=library.sector_options(), benefits=BENEFIT_KINDS, audiences=AUDIENCES,
-                  units=[u for u in cat.units.values()], locations=library.LOCATION_FILTERS,
-                  validity=library.validity, locations_of=library.measure_locations)
+                  audience_filters=library.AUDIENCE_FILTERS, units=[u for u in cat.units.values()],
+                  locations=library.LOCATION_FILTERS, validity=library.validity,
+                  locations_of=library.measure_locations, snippet=library.snippet, oob=_swaps_fragment())
 
 
 @bp.get("/measures/<measure_id>")
@@ -77,7 +85,9 @@ def measure(measure_id: str):
     if m is None:
         abort(404)
     state, days = library.validity(m, today())
+    view = library.source_view(m.document.id)
     return render("public/measure.html", m=m, state=state, days=days,
+                  in_source=bool(view and m.id in view.placed), clause_label=library.clause_label(m),
                   lead=units.unit_views(db.session, m.lead_units),
                   cooperating=units.unit_views(db.session, m.cooperating_units),
                   service_points=units.unit_views(db.session, m.service_points),
@@ -87,12 +97,13 @@ def measure(measure_id: str):
 @bp.get("/documents/<document_id>")
 @access("public")
 def document(document_id: str):
-    """A source document with all its clauses in printed order."""
+    """A source document: its full official text, each clause anchored and linked to its measure page."""
     cat = catalog()
     doc = cat.documents.get(document_id)
     if doc is None:
         abort(404)
-    return render("public/document.html", doc=doc, measures=cat.measures_of(document_id), audiences=AUDIENCES)
+    return render("public/document.html", doc=doc, measures=cat.measures_of(document_id), audiences=AUDIENCES,
+                  view=library.source_view(document_id))
 
 
 @bp.get("/units")

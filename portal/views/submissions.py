@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.models import Submission
+from portal.policy.catalog import NO_MATERIALS_NOTE
 from portal.profile.fields import FIELDS
 from portal.profile.validate import DATES_FIELD
 from portal.services import attachments, exports, notifications
@@ -119,8 +120,8 @@ def index():
 
 
 def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"measure": measure, "units": service.routing_options(measure), "profile": profile,
-            "fields": FIELDS, "dates_field": DATES_FIELD,
+    return {"measure": measure, "units": service.routing_options(measure, profile.get("sectors")), "profile": profile,
+            "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
             "pdf_url": application_pdf_url(measure.id), "max_attachments": max_attachments(),
@@ -275,7 +276,7 @@ def _open_submission_for(measure_id: str) -> Submission | None:
 def _can_apply(result: Any) -> bool:
     """Whether the results page offers 提交申请 for this match (the server checks again on submit)."""
     m = result.measure
-    return result.status in service.APPLICABLE and m.is_enterprise_facing and bool(service.routing_options(m))
+    return result.can_apply and m.is_enterprise_facing and bool(service.routing_options(m, result.sectors))
 
 
 @bp.app_context_processor

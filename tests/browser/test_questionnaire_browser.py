@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from portal.extensions import db
 from portal.models import Enterprise
+from portal.services import answers as answer_service
 from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
 
 
@@ -24,31 +25,53 @@ def test_phone_walkthrough_autosaves_and_navigates(live: LiveServer, live_app: F
                                                    enterprise_account: dict) -> None:
     login(phone, live.url, enterprise_account["email"])
     phone.goto(live.url + "/q")
-    expect(phone).to_have_url(live.url + "/q/identity")
+    # The form details (企业名称…) change no result: the walk starts where the answers matter.
+    expect(phone).to_have_url(live.url + "/q/location")
     expect(phone.locator(".progress-label")).to_contain_text("第 1 步")
     assert no_horizontal_scroll(phone)
-    phone.fill("#in-enterprise_name", "长春浏览器测试医疗器械有限公司")
-    phone.fill("#in-legal_representative", "王五")
-    expect(phone.locator("#q-enterprise_name .saved")).to_have_text("已保存")  # saved on change, before "next"
-    assert profile(live_app, enterprise_account["enterprise_id"])["enterprise_name"].startswith("长春浏览器")
-    phone.click("button[value=next]")
-    expect(phone).to_have_url(live.url + "/q/location")
     phone.check("input[name=location][value=zhonghan_zone]")
-    expect(phone.locator("#q-location .saved")).to_have_text("已保存")
+    expect(phone.locator("#q-location .saved")).to_have_text("已保存")  # saved on change, before "next"
+    assert profile(live_app, enterprise_account["enterprise_id"])["location"] == "zhonghan_zone"
     phone.click("button[value=next]")
     expect(phone).to_have_url(live.url + "/q/business")
     phone.check("input[name=sectors][value=medical_device]")
     expect(phone.locator("#q-sectors .saved")).to_have_text("已保存")
+    phone.click("button[value=next]")
+    expect(phone).to_have_url(live.url + "/q/roles")
+    expect(phone.locator(".progress-label")).to_contain_text("共")  # the total shows once the sector is known
+    # Roles follow the sector: a device firm is not offered cosmetics or drug roles.
+    expect(phone.locator("input[name=roles][value=device_registrant]")).to_have_count(1)
+    expect(phone.locator("input[name=roles][value=cosmetics_filer]")).to_have_count(0)
     phone.go_back()  # the browser's back button returns to the previous step with the answer kept
-    expect(phone).to_have_url(live.url + "/q/location")
-    expect(phone.locator("input[name=location][value=zhonghan_zone]")).to_be_checked()
+    expect(phone).to_have_url(live.url + "/q/business")
+    expect(phone.locator("input[name=sectors][value=medical_device]")).to_be_checked()
     phone.goto(live.url + "/q/review")
     expect(phone.locator("main")).to_contain_text("中韩(长春)国际合作示范区")
     phone.locator("a.change[href*='q-location']").click()
     expect(phone).to_have_url(live.url + "/q/location#q-location")
+    phone.goto(live.url + "/q/identity")  # asked before a form is generated (registration prefills it)
+    phone.fill("#in-legal_representative", "王五")
+    phone.locator("#in-legal_representative").press("Tab")  # leaving the field saves it
+    expect(phone.locator("#q-legal_representative .saved")).to_have_text("已保存")
     phone.goto(live.url + "/results")
-    expect(phone.locator("main")).to_contain_text("符合条件")
+    expect(phone.locator("#summary")).to_contain_text("可以申请")
     assert no_horizontal_scroll(phone)
+
+
+def test_a_step_reloads_its_questions_when_an_answer_changes_them(live: LiveServer, live_app: Flask, phone: Page,
+                                                                  enterprise_account: dict) -> None:
+    with live_app.app_context(), db.standalone() as session:
+        for name, value in (("location", "changchun_new_area"), ("sectors", ["chemical_drug"]), ("roles", ["mah"])):
+            answer_service.save_answer(session, enterprise_account["enterprise_id"], enterprise_account["id"],
+                                       name, value, None)
+    login(phone, live.url, enterprise_account["email"])
+    phone.goto(live.url + "/q/plans")
+    expect(phone.locator("#q-settled_in_new_area")).to_have_count(0)
+    phone.check("input[name=plans][value=commission_in_new_area]")
+    # The detail that now matters appears in place, and the answer given is still there.
+    expect(phone.locator("#q-settled_in_new_area")).to_have_count(1, timeout=10_000)
+    expect(phone.locator("input[name=plans][value=commission_in_new_area]")).to_be_checked()
+    expect(phone.locator("#q-location")).to_have_count(0)
 
 
 def test_answer_given_offline_is_kept_and_sent_when_back_online(live: LiveServer, live_app: Flask, phone: Page,

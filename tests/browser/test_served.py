@@ -72,7 +72,7 @@ def test_served_portal_opens_on_phone_and_desktop(served: str, chromium, viewpor
         login(page, served, "staff@demo.invalid", "demo-pass-2026")
         expect(page.locator("h1")).to_contain_text("演示数据")
         page.goto(served + "/results")
-        expect(page.locator("main")).to_contain_text("符合条件")
+        expect(page.locator("#summary")).to_contain_text("可以申请")
         assert no_horizontal_scroll(page)
     finally:
         page.context.close()

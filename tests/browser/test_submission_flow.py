@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, login, no_horizontal_scroll
 from tests.conftest import make_user
-from tests.test_submissions import PDF, PNG, STATION, set_answers
+from tests.test_submissions import PDF, PNG, UNIT, set_answers
 
 MEASURE = "d000-03"
 
@@ -30,17 +30,19 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
                                        enterprise_account: dict[str, Any]) -> None:
     base = live.url
     set_answers(live_app, enterprise_account, {"enterprise_name": "浏览器测试医疗器械有限公司"})
-    reviewer = make_user(live_app, "reviewer", unit=STATION)
+    reviewer = make_user(live_app, "reviewer", unit=UNIT)
 
     # -- enterprise, on a phone: a few answers through the questionnaire pages
     login(phone, base, enterprise_account["email"])
     answer_step(phone, base, "location", ["zhonghan_zone"])
-    answer_step(phone, base, "business", ["medical_device", "device_registrant"])
-    answer_step(phone, base, "devices", ["class2", "innovative"])
+    answer_step(phone, base, "business", ["medical_device"])
+    answer_step(phone, base, "roles", ["device_registrant"])
+    answer_step(phone, base, "devices", ["class2_innovative"])
 
     phone.goto(f"{base}/results")
     card = phone.locator(f"#r-{MEASURE}")
-    expect(card).to_contain_text("符合条件")
+    expect(card).to_contain_text("您的回答满足")
+    card.locator("summary").click()  # one line per measure on a phone; the card opens on tap
     assert no_horizontal_scroll(phone)
     with phone.expect_download() as prefilled:  # the pre-filled form, to print, sign and seal
         card.get_by_role("link", name="下载预填申请表（PDF）").click()
@@ -49,7 +51,7 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
     expect(phone.locator("h1")).to_contain_text("提交申请：提高审批效能")
     assert no_horizontal_scroll(phone)
     expect(phone.get_by_role("link", name="先下载申请表 PDF 核对")).to_be_visible()
-    phone.locator(f"input[name=unit][value='{STATION}']").check()
+    phone.locator(f"input[name=unit][value='{UNIT}']").check()
     phone.set_input_files("#files", [
         {"name": "营业执照.png", "mimeType": "image/png", "buffer": PNG},
         {"name": "检验报告.pdf", "mimeType": "application/pdf", "buffer": PDF},

@@ -1,0 +1,105 @@
+"""Which questions to ask, derived from the measures' conditions (no hand-edited flow).
+
+A question is worth asking when some live measure reads it and no *other* condition of that
+measure already fails: only then can the answer still change the result. The same holds for the
+options of a multiple-choice question: a cosmetics importer is offered no drug or device milestones.
+
+Which *steps* exist is decided by identity answers alone (location, sectors, roles…), so the step
+count does not move while the firm answers milestones, figures and plans. The identity questions of
+the application form (企业名称、信用代码…) change no result: they are asked when a form is prepared,
+not on the way to the results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from portal.policy.catalog import Catalog, catalog
+from portal.profile.fields import FIELDS, FIELDS_BY_NAME, STEPS, Step, gate_open
+
+APPLICATION_STEP = "identity"  # asked before a form is generated, not on the way to the results
+# Identity questions whose every option stays on offer (the answer decides what else is asked).
+ALL_OPTIONS = {"sectors", "location", "ownership"}
+
+
+@dataclass(frozen=True)
+class Relevance:
+    fields: frozenset[str]
+    options: dict[str, frozenset[str]]  # per multi/choice field: the option codes worth offering
+
+    def offers(self, name: str, code: str) -> bool:
+        return name in ALL_OPTIONS or name not in self.options or code in self.options[name]
+
+
+def relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = None) -> Relevance:
+    """The questions (and options) whose answer can still change a result for this profile."""
+    cat = cat or catalog()
+    fields: set[str] = set()
+    options: dict[str, set[str]] = {}
+    for m in cat.enterprise_measures():
+        end = m.effective_valid_until
+        if (end is not None and end < today) or m.is_information:
+            continue  # information (首违不罚…) states its own condition: it costs the firm no question
+        outcomes = [(c, c.evaluate(profile)) for c in m.conditions]
+        for cond, outcome in outcomes:
+            facts = cond.facts()
+            if any(o is False and not (c.facts() & facts) for c, o in outcomes if c is not cond):
+                continue
+            if outcome is None and _is_detail(cond) and \
+                    not all(o is True for c, o in outcomes if c is not cond and not _is_detail(c)):
+                continue  # a detail (city amount, loan…) waits until the rest of the measure holds
+            if outcome is None:
+                fields |= cond.asks(profile)
+            else:
+                # Decided already: keep its answered questions editable, ask nothing new for it.
+                fields |= {name for name in facts if name in profile}
+            for name, codes in cond.option_codes().items():
+                options.setdefault(name, set()).update(codes)
+        if all(o is not False for _, o in outcomes):
+            for share in (*m.amounts, *m.city_share):
+                for cond in share.when:
+                    fields |= cond.facts()
+        if all(o is True for _, o in outcomes):
+            # "每个品种": how many varieties only matters once the firm qualifies at all.
+            fields |= {a.count_fact for a in m.amounts if a.count_fact}
+    kept = {name for name in fields if gate_open(FIELDS_BY_NAME[name].ask_if, profile)}
+    return Relevance(frozenset(kept), {k: frozenset(v) for k, v in options.items()})
+
+
+def _is_detail(cond: Any) -> bool:
+    return all(FIELDS_BY_NAME[n].detail for n in cond.facts())
+
+
+def relevant_fields(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = None) -> set[str]:
+    return set(relevance(profile, today, cat).fields)
+
+
+def _identity_only(profile: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in profile.items() if k in FIELDS_BY_NAME and FIELDS_BY_NAME[k].fixed}
+
+
+def steps_for(profile: Mapping[str, Any], today: dt.date) -> list[tuple[Step, list[str]]]:
+    """The steps on the way to the results, each with its relevant fields in presentation order.
+
+    A step exists when identity answers make one of its questions relevant; the questions shown in
+    it follow every answer. A step whose questions all fell away is kept (with none) so the count
+    stays put; the view skips it.
+    """
+    by_identity = relevance(_identity_only(profile), today).fields
+    full = relevance(profile, today).fields
+    out = []
+    for step in STEPS:
+        if step.code == APPLICATION_STEP:
+            continue
+        if not any(f.step == step.code and f.name in by_identity for f in FIELDS):
+            continue
+        out.append((step, [f.name for f in FIELDS if f.step == step.code and f.name in full]))
+    return out
+
+
+def application_fields() -> list[str]:
+    """The questions of the application form itself (asked before a PDF or a submission)."""
+    return [f.name for f in FIELDS if f.step == APPLICATION_STEP]
