@@ -293,6 +293,11 @@ class Catalog:
         return list(self._enterprise_measures)
 
     @cached_property
+    def match_cache(self) -> dict[Any, frozenset[str]]:
+        """Scratch space for matching (see matching._outside_sector); lives as long as this catalog."""
+        return {}
+
+    @cached_property
     def _enterprise_measures(self) -> tuple[Measure, ...]:
         return tuple(sorted((m for m in self.measures.values() if m.is_enterprise_facing), key=lambda m: m.id))
 
