@@ -64,8 +64,17 @@ def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type
                 conn.execute(text("INSERT INTO answer (id, enterprise_id, field, value_json, version, revision, "
                                   "updated_at) VALUES (:i, 1, :f, :v, 2, 3, CURRENT_TIMESTAMP)"),
                              {"i": i, "f": field, "v": json.dumps(value)})
+            # The 网办专区 was two composed ids; contacts and reviewers follow the one printed unit.
+            for unit, phone in (("sp-online-zone-zhonghan", "0431-1"), ("sp-online-zone-corridor", "0435-2")):
+                conn.execute(text("INSERT INTO unitcontact (unit_id, address, phone, hours, email, web, updated_at) "
+                                  "VALUES (:u, '', :p, '', '', '', CURRENT_TIMESTAMP)"), {"u": unit, "p": phone})
+            conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, service_unit_id, is_active, '
+                              "created_at) VALUES (1, 'r@example.cn', '审核员', 'x', 'reviewer', "
+                              "'sp-online-zone-corridor', :t, CURRENT_TIMESTAMP)"), {"t": True})
         migrate.upgrade(url, "head")
         with engine.connect() as conn:
+            contacts = dict(conn.execute(text("SELECT unit_id, phone FROM unitcontact")).all())
+            reviewer_unit = conn.execute(text('SELECT service_unit_id FROM "user"')).scalar_one()
             profile = json.loads(conn.execute(text("SELECT profile_json FROM enterprise")).scalar_one())
             answers = {f: (json.loads(v), n) for f, v, n in conn.execute(
                 text("SELECT field, value_json, version FROM answer"))}
@@ -77,3 +86,4 @@ def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type
     assert answers["plans"] == (["glp_study"], 3) and answers["device_classes"] == (["class2"], 2)
     assert history == {"device_procedures": ["innovative", "standard"], "plans": ["settle_in_zone", "glp_study"]}
     assert revision_now == 4  # other devices pick the change up
+    assert contacts == {"sp-online-zone": "0431-1"} and reviewer_unit == "sp-online-zone"

@@ -8,6 +8,9 @@
 Nothing is lost: the old value is kept in answerhistory, and the answer's version and the
 enterprise's revision move on, so other devices pick up the change and the firm is asked again.
 
+The 网办专区 was two composed unit ids (…-zhonghan, …-corridor); it is one printed unit now
+(sp-online-zone). Contacts, reviewers and applications follow it.
+
 Revision ID: 0002
 Revises: 0001
 """
@@ -54,8 +57,24 @@ def _mapped(field: str, value: Any, profile: dict[str, Any]) -> Any:
     return value
 
 
+MERGED_UNITS = {"sp-online-zone-zhonghan": "sp-online-zone", "sp-online-zone-corridor": "sp-online-zone"}
+
+
+def _merge_units(conn: sa.engine.Connection) -> None:
+    for old, new in MERGED_UNITS.items():
+        taken = conn.execute(sa.text("SELECT 1 FROM unitcontact WHERE unit_id = :n"), {"n": new}).first()
+        if taken:  # the first contact entered stays; a second one for the same printed unit is dropped
+            conn.execute(sa.text("DELETE FROM unitcontact WHERE unit_id = :o"), {"o": old})
+        else:
+            conn.execute(sa.text("UPDATE unitcontact SET unit_id = :n WHERE unit_id = :o"), {"n": new, "o": old})
+        conn.execute(sa.text('UPDATE "user" SET service_unit_id = :n WHERE service_unit_id = :o'), {"n": new, "o": old})
+        conn.execute(sa.text("UPDATE submission SET routed_unit_id = :n WHERE routed_unit_id = :o"),
+                     {"n": new, "o": old})
+
+
 def upgrade() -> None:
     conn = op.get_bind()
+    _merge_units(conn)
     now = dt.datetime.now(dt.UTC)
     enterprises = conn.execute(sa.text("SELECT id, profile_json, answers_revision FROM enterprise")).fetchall()
     for ent_id, profile_json, ent_revision in enterprises:
