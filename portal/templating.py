@@ -21,14 +21,18 @@ def today() -> dt.date:
     return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
 
 
-def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Response:
-    """Full page for normal and history-restore requests; only `block` for htmx swaps.
+def wants_fragment() -> bool:
+    """A live htmx swap (not a history restore, not a boosted link): answered with a block, not a page.
 
-    Pushed URLs are requested again as full pages on reload or history restore, so the
-    fragment is returned only for a live htmx request that is not a history restore.
+    Pushed URLs are requested again as full pages on reload or history restore.
     """
-    wants_fragment = bool(block) and htmx and not htmx.history_restore_request and not htmx.boosted
-    body = render_block(template, block, **context) if wants_fragment else render_template(template, **context)
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Full page for normal and history-restore requests; only `block` for htmx swaps."""
+    fragment = bool(block) and wants_fragment()
+    body = render_block(template, block, **context) if fragment else render_template(template, **context)
     response = make_response(body, status)
     response.vary.add("HX-Request")
     return response

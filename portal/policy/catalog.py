@@ -53,12 +53,6 @@ AMOUNT_UNITS = {
     "graded": "分级分类",
     "unspecified": "文件未写明发放方式",
 }
-SECTOR_SHORT = {
-    "biologic": "生物药", "cell_gene": "细胞和基因治疗药物", "chemical_drug": "化学药", "api": "原料药及中间体",
-    "tcm": "中药", "tcm_materials": "中药材与饮片", "medical_device": "医疗器械", "ivd": "体外诊断试剂",
-    "pharma_equipment": "制药设备与检测仪器", "cosmetics": "化妆品", "health_food": "保健食品与特医食品",
-    "health_services": "医疗与健康服务", "distribution": "药品医疗器械流通",
-}
 NO_MATERIALS_NOTE = "文件未列明申报材料，请向责任单位确认。"
 SECTOR_CODES = {
     "biologic", "cell_gene", "chemical_drug", "api", "tcm", "tcm_materials", "medical_device", "ivd",
@@ -289,13 +283,9 @@ class Catalog:
     def measures_of(self, document_id: str) -> list[Measure]:
         return [m for m in self.measures.values() if m.document.id == document_id]
 
-    def enterprise_measures(self) -> list[Measure]:
-        return list(self._enterprise_measures)
-
-    @cached_property
-    def match_cache(self) -> dict[Any, frozenset[str]]:
-        """Scratch space for matching (see matching._outside_sector); lives as long as this catalog."""
-        return {}
+    def enterprise_measures(self) -> tuple[Measure, ...]:
+        """In id order (matching relies on it), worked out once: matching asks for it per profile."""
+        return self._enterprise_measures
 
     @cached_property
     def _enterprise_measures(self) -> tuple[Measure, ...]:
@@ -399,7 +389,8 @@ def sector_condition(sectors: tuple[str, ...]) -> Condition:
         return Condition("any_of", fact="sectors", values=HEALTH_SECTORS,
                          label="属于医药健康产业（药品、医疗器械、化妆品、保健食品、健康服务或药械流通）",
                          hint="文件所列措施均面向医药健康产业")
-    names = "或".join(SECTOR_SHORT[s] for s in sectors)
+    # The questionnaire's own wording, without its bracketed examples: "生物药（疫苗…）" -> "生物药".
+    names = "或".join(FIELDS_BY_NAME["sectors"].option(s).zh.split("（")[0] for s in sectors)
     return Condition("any_of", fact="sectors", values=tuple(sectors), label=f"所属行业为{names}")
 
 

@@ -24,7 +24,7 @@ plan); one that reads only identity facts (`Field.fixed`: location, sector, role
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -58,28 +58,37 @@ class Condition:
     def evaluate(self, profile: Profile) -> Truth:
         return self._fn(self, profile)  # type: ignore[attr-defined]
 
-    def facts(self) -> set[str]:
-        """Profile fields this condition reads."""
-        if self.kind in ("either", "all"):
-            return set().union(*(c.facts() for c in self.children))
-        if self.kind == "first_exceeds":
-            return {self.fact, self.previous}
-        return {self.fact}
+    def facts(self) -> frozenset[str]:
+        """Profile fields this condition reads (worked out once: the questionnaire asks it on every answer)."""
+        return self._facts
 
-    def asks(self, profile: Profile) -> set[str]:
+    @cached_property
+    def _facts(self) -> frozenset[str]:
+        if self.kind in ("either", "all"):
+            return frozenset().union(*(c.facts() for c in self.children))
+        if self.kind == "first_exceeds":
+            return frozenset((self.fact, self.previous))
+        return frozenset((self.fact,))
+
+    def asks(self, profile: Profile) -> frozenset[str]:
         """The facts worth asking now: e.g. the earlier peak only once this year crosses a threshold."""
         if self.kind in ("either", "all"):
-            return set().union(*(c.asks(profile) for c in self.children))
+            return frozenset().union(*(c.asks(profile) for c in self.children))
         if self.kind == "first_exceeds":
             current = profile.get(self.fact)
             if current is None or not any(_reached(float(current), t, self.strict) for t in self.values):
-                return {self.fact}
+                return frozenset((self.fact,))
         return self.facts()
 
     @cached_property
     def attainable(self) -> bool:
         """Can the firm still meet this by acting? False when it reads only identity facts."""
         return any(not FIELDS_BY_NAME[name].fixed for name in self.facts())
+
+    @cached_property
+    def is_detail(self) -> bool:
+        """Reads only details (city amount, loan…), asked once the rest of the measure holds."""
+        return all(FIELDS_BY_NAME[name].detail for name in self.facts())
 
     def option_codes(self) -> dict[str, set[str]]:
         """Option codes this condition asks about, per choice/multi field (to offer only those)."""
@@ -200,26 +209,18 @@ def _first_exceeds(c: Condition, p: Profile) -> Truth:
     return any(not _reached(float(previous), t, c.strict) for t in crossed)
 
 
-def _either(c: Condition, p: Profile) -> Truth:
-    unknown = False
-    for child in c.children:
-        r = child.evaluate(p)
-        if r is True:
-            return True
-        if r is None:
-            unknown = True
-    return None if unknown else False
-
-
-def _all(c: Condition, p: Profile) -> Truth:
-    unknown = False
-    for child in c.children:
-        r = child.evaluate(p)
-        if r is False:
-            return False
-        if r is None:
-            unknown = True
-    return None if unknown else True
+def _combine(decisive: bool) -> Callable[[Condition, Profile], Truth]:
+    """either (one True decides) or all (one False decides); otherwise unknown if any child is."""
+    def combined(c: Condition, p: Profile) -> Truth:
+        unknown = False
+        for child in c.children:
+            r = child.evaluate(p)
+            if r is decisive:
+                return decisive
+            if r is None:
+                unknown = True
+        return None if unknown else not decisive
+    return combined
 
 
 _EVALUATORS = {
@@ -230,8 +231,8 @@ _EVALUATORS = {
     "at_least": _at_least,
     "more_than": _more_than,
     "first_exceeds": _first_exceeds,
-    "either": _either,
-    "all": _all,
+    "either": _combine(True),
+    "all": _combine(False),
 }
 
 

@@ -48,8 +48,8 @@ def relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = 
             facts = cond.facts()
             if any(o is False and not (c.facts() & facts) for c, o in outcomes if c is not cond):
                 continue
-            if outcome is None and _is_detail(cond) and \
-                    not all(o is True for c, o in outcomes if c is not cond and not _is_detail(c)):
+            if outcome is None and cond.is_detail and \
+                    not all(o is True for c, o in outcomes if c is not cond and not c.is_detail):
                 continue  # a detail (city amount, loan…) waits until the rest of the measure holds
             if outcome is None:
                 fields |= cond.asks(profile)
@@ -69,34 +69,27 @@ def relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = 
     return Relevance(frozenset(kept), {k: frozenset(v) for k, v in options.items()})
 
 
-def _is_detail(cond: Any) -> bool:
-    return all(FIELDS_BY_NAME[n].detail for n in cond.facts())
-
-
-def relevant_fields(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = None) -> set[str]:
-    return set(relevance(profile, today, cat).fields)
-
-
 def _identity_only(profile: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in profile.items() if k in FIELDS_BY_NAME and FIELDS_BY_NAME[k].fixed}
 
 
-def steps_for(profile: Mapping[str, Any], today: dt.date) -> list[tuple[Step, list[str]]]:
+def steps_for(profile: Mapping[str, Any], today: dt.date, full: Relevance | None = None
+              ) -> list[tuple[Step, list[str]]]:
     """The steps on the way to the results, each with its relevant fields in presentation order.
 
     A step exists when identity answers make one of its questions relevant; the questions shown in
     it follow every answer. A step whose questions all fell away is kept (with none) so the count
-    stays put; the view skips it.
+    stays put; the view skips it. `full` is this profile's relevance when the caller has it already.
     """
     by_identity = relevance(_identity_only(profile), today).fields
-    full = relevance(profile, today).fields
+    asked = (full or relevance(profile, today)).fields
     out = []
     for step in STEPS:
         if step.code == APPLICATION_STEP:
             continue
         if not any(f.step == step.code and f.name in by_identity for f in FIELDS):
             continue
-        out.append((step, [f.name for f in FIELDS if f.step == step.code and f.name in full]))
+        out.append((step, [f.name for f in FIELDS if f.step == step.code and f.name in asked]))
     return out
 
 

@@ -263,24 +263,6 @@ def _evaluate(measure: Measure, profile: Profile, today: dt.date, sectors: tuple
     return MatchResult(measure, status, profile, cash, city, days_left, sectors, relevance)
 
 
-def _outside_sector(cat: Catalog, sectors: tuple[str, ...]) -> frozenset[str]:
-    """Measures whose sector (an identity fact, so never a near miss) this firm is not in.
-
-    Re-matching many firms meets the same few sector combinations again and again: deciding these
-    once per combination leaves the condition loop to the measures that can still apply.
-    """
-    cache = cat.match_cache
-    blocked = cache.get(sectors)
-    if blocked is None:
-        profile = {"sectors": list(sectors)}
-        blocked = frozenset(m.id for m in cat.enterprise_measures() for c in m.conditions
-                            if c.facts() == {"sectors"} and not c.attainable and c.evaluate(profile) is False)
-        if len(cache) > 4096:  # random input cannot grow it without bound
-            cache.clear()
-        cache[sectors] = blocked
-    return blocked
-
-
 @lru_cache(maxsize=64)
 def _days_between(today: dt.date, end: dt.date) -> int:
     return (end - today).days
@@ -304,10 +286,7 @@ def match_profile(profile: Profile, today: dt.date | None = None, cat: Catalog |
     today = today or dt.date.today()
     profile = apply_gates(profile)
     sectors = tuple(profile.get("sectors") or ())
-    blocked = _outside_sector(cat, sectors) if "sectors" in profile else frozenset()
-    results = [MatchResult(m, "not_eligible", profile, (), (), None, sectors, 0) if m.id in blocked
-               and m.effective_valid_until is None else _evaluate(m, profile, today, sectors)
-               for m in cat.enterprise_measures()]
+    results = [_evaluate(m, profile, today, sectors) for m in cat.enterprise_measures()]
     # Measures come in id order, so only the few that apply need sorting; the rest keep id order.
     ranked = sorted((r for r in results if r.status not in ("not_eligible", "expired")), key=_sort_key)
     ranked.extend(r for r in results if r.status == "not_eligible")
@@ -364,7 +343,7 @@ def summarize(results: Iterable[MatchResult]) -> Summary:
 
 def total_max_cash(results: Iterable[MatchResult]) -> float:
     """Headline cash of eligible measures (万元): stated maxima × count, printed ranges at their floor."""
-    return sum(r.floor_cash_wan for r in results if r.status == "eligible")
+    return summarize(results).cash_wan
 
 
 def grouped(results: list[MatchResult]) -> dict[str, list[MatchResult]]:

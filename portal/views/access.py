@@ -15,6 +15,14 @@ RULES = ("public", "login", "enterprise", "reviewer", "admin")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def same_site_path(target: str | None, default: str) -> str:
+    """Where a `next` parameter may send the user: a path on this site, never another host."""
+    target = target or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
 def access(rule: str) -> Callable[[F], F]:
     """Declare who may call a view: anyone, any signed-in user, or one role."""
     if rule not in RULES:

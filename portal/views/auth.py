@@ -9,14 +9,9 @@ from portal.extensions import db, limiter
 from portal.services import accounts
 from portal.services import answers as answer_service
 from portal.templating import render, today
-from portal.views.access import access
+from portal.views.access import access, same_site_path
 
 bp = Blueprint("auth", __name__)
-
-
-def _safe_next(default: str) -> str:
-    target = request.values.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
 
 
 def home_for(user) -> str:  # type: ignore[no-untyped-def]
@@ -36,7 +31,7 @@ def login():
             error = "邮箱或密码不正确。"
         else:
             login_user(user, remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(home_for(user)))
+            return redirect(same_site_path(request.values.get("next"), home_for(user)))
     return render("auth/login.html", error=error, email=request.form.get("email", ""),
                   status=401 if error else 200)
 

@@ -19,7 +19,7 @@ from portal.services import answers as answer_service
 from portal.services import submissions as submission_service
 from portal.services import units
 from portal.templating import render, today
-from portal.views.access import access
+from portal.views.access import access, same_site_path
 
 bp = Blueprint("enterprise", __name__)
 
@@ -60,11 +60,11 @@ def _base_version(form: MultiDict[str, str], name: str) -> int | None:
 def _context(errors: dict[str, str] | None = None, conflicts: dict[str, Any] | None = None) -> dict[str, Any]:
     eid = _enterprise_id()
     profile = answer_service.profile_of(db.session, eid)
-    steps = steps_for(profile, today())
-    return {"profile": profile, "versions": answer_service.versions_of(db.session, eid), "steps": steps,
-            "fields": FIELDS_BY_NAME, "errors": errors or {}, "conflicts": conflicts or {},
-            "revision": _revision(eid), "dates_field": DATES_FIELD, "offers": relevance(profile, today()).offers,
-            "not_covered": _not_covered(profile)}
+    asked = relevance(profile, today())  # once per request: steps and offered options both read it
+    return {"profile": profile, "versions": answer_service.versions_of(db.session, eid),
+            "steps": steps_for(profile, today(), asked), "fields": FIELDS_BY_NAME, "errors": errors or {},
+            "conflicts": conflicts or {}, "revision": _revision(eid), "dates_field": DATES_FIELD,
+            "offers": asked.offers, "not_covered": _not_covered(profile)}
 
 
 def _not_covered(profile: dict[str, Any]) -> bool:
@@ -74,6 +74,13 @@ def _not_covered(profile: dict[str, Any]) -> bool:
 
 def _application_step() -> tuple[Any, list[str]]:
     return next(s for s in STEPS if s.code == APPLICATION_STEP), application_fields()
+
+
+def _step_questions(profile: dict[str, Any], code: str) -> list[str] | None:
+    """The questions one step asks for this profile (None for the form details or a step not shown)."""
+    if code == APPLICATION_STEP:
+        return None
+    return next((names for s, names in steps_for(profile, today()) if s.code == code), None)
 
 
 def _revision(eid: int) -> int:
@@ -126,8 +133,7 @@ def _step_or_404(code: str, steps: list) -> tuple[int, Any, list[str]]:  # type:
 def _after(code: str, steps: list, direction: str) -> str:  # type: ignore[type-arg]
     """Where "back" or "next" leads from a step: skipping steps whose questions all fell away."""
     if code == APPLICATION_STEP:
-        return request.form.get("next_url", "") if _safe_next(request.form.get("next_url", "")) \
-            else url_for("enterprise.results")
+        return same_site_path(request.form.get("next_url"), url_for("enterprise.results"))
     order = [s.code for s in STEPS]
     here = order.index(code)
     with_questions = [s.code for s, names in steps if names]
@@ -137,10 +143,6 @@ def _after(code: str, steps: list, direction: str) -> str:  # type: ignore[type-
     later = [c for c in with_questions if order.index(c) > here]
     # The last step leads straight to the results; "查看全部回答" stays one tap away on every step.
     return url_for("enterprise.step", code=later[0]) if later else url_for("enterprise.results")
-
-
-def _safe_next(target: str) -> bool:
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target
 
 
 @bp.route("/q/<code>", methods=["GET", "POST"])
@@ -200,7 +202,7 @@ def autosave(name: str):
     errors: dict[str, str] = {}
     conflicts: dict[str, Any] = {}
     code = step_of(name).code
-    before = {s.code: names for s, names in _context()["steps"]}.get(code) if code != APPLICATION_STEP else None
+    before = _step_questions(answer_service.profile_of(db.session, _enterprise_id()), code)
     if name == "milestones" and present:
         raw = milestones_with_dates(raw or [], dates_from_form(request.form)[1])
     if present:

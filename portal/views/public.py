@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, make_response, redirect, request, url_for
 from sqlalchemy import text
 
-from portal.extensions import db, htmx
+from portal.extensions import db
 from portal.policy.catalog import AUDIENCES, BENEFIT_KINDS, catalog
 from portal.services import documents as issued
 from portal.services import library, units
-from portal.templating import render, today
-from portal.views.access import access
+from portal.templating import render, today, wants_fragment
+from portal.views.access import access, same_site_path
 
 bp = Blueprint("public", __name__)
 
@@ -42,10 +42,7 @@ def set_language(code: str):
     """Remember the interface language in a cookie."""
     if code not in ("zh", "ko", "en"):
         abort(404)
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = make_response(redirect(target))
+    response = make_response(redirect(same_site_path(request.args.get("next"), "/")))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
@@ -56,11 +53,6 @@ def _filter_from_request() -> library.LibraryFilter:
     # Enterprises come first: government-internal clauses only when the audience filter asks for them.
     args["audience"] = args["audience"] or library.DEFAULT_AUDIENCE
     return library.LibraryFilter(**args)
-
-
-def _swaps_fragment() -> bool:
-    """Whether render() will answer with the bare block (mirrors portal.templating.render)."""
-    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
 @bp.get("/measures")
@@ -74,7 +66,7 @@ def measures():
                   sectors=library.sector_options(), benefits=BENEFIT_KINDS, audiences=AUDIENCES,
                   audience_filters=library.AUDIENCE_FILTERS, units=[u for u in cat.units.values()],
                   locations=library.LOCATION_FILTERS, validity=library.validity,
-                  locations_of=library.measure_locations, snippet=library.snippet, oob=_swaps_fragment())
+                  locations_of=library.measure_locations, snippet=library.snippet, oob=wants_fragment())
 
 
 @bp.get("/measures/<measure_id>")

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import Flask
+from playwright.sync_api import Browser as PwBrowser
 from playwright.sync_api import Page, Response, expect
 
 from portal import create_app
 from portal.profile.fields import FIELDS_BY_NAME
-from tests.browser.conftest import PHONE, LiveServer, login, no_horizontal_scroll
+from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
 from tests.conftest import _truncate, make_user, settings_for_tests
 from tests.personas import PERSONAS, Persona
 
@@ -42,9 +42,6 @@ class Row:
     first_card_top: float | None  # px from the top of the results page
     last_card_bottom: float | None  # where the last card the firm can apply for ends
     seconds: float
-
-
-ROWS: list[Row] = []
 
 
 def _visible_questions(page: Page) -> list[str]:
@@ -167,13 +164,28 @@ def walk_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     _truncate(app)
 
 
+@pytest.fixture(scope="module")
+def walks(walk_server: LiveServer, chromium: PwBrowser) -> dict[str, Row | AssertionError]:
+    """Every persona walked once, each in its own phone-sized browser; a failed walk is kept, not raised."""
+    out: dict[str, Row | AssertionError] = {}
+    for persona in PERSONAS:
+        page = new_page(chromium, PHONE, is_mobile=True, has_touch=True)
+        try:
+            account = make_user(walk_server.app, "enterprise", enterprise=persona.name)
+            login(page, walk_server.url, account["email"])
+            out[persona.key] = walk(page, walk_server.url, persona)
+        except AssertionError as exc:  # reported by that persona's test; the others still count
+            out[persona.key] = exc
+        finally:
+            page.context.close()
+    return out
+
+
 @pytest.mark.parametrize("persona", PERSONAS, ids=lambda p: p.key)
-def test_persona_walk(persona: Persona, walk_server: LiveServer, phone: Page) -> None:
-    live_app: Flask = walk_server.app
-    account = make_user(live_app, "enterprise", enterprise=persona.name)
-    login(phone, walk_server.url, account["email"])
-    row = walk(phone, walk_server.url, persona)
-    ROWS.append(row)
+def test_persona_walk(persona: Persona, walks: dict[str, Row | AssertionError]) -> None:
+    row = walks[persona.key]
+    if isinstance(row, AssertionError):
+        raise row
     print(f"\n{persona.name}: {row.questions} 题, {row.screens} 屏, 符合 {row.eligible}, 只差一项 {row.near_miss}"
           f" ({row.seconds:.1f} s)")
     if persona.max_questions is not None:
@@ -182,13 +194,13 @@ def test_persona_walk(persona: Persona, walk_server: LiveServer, phone: Page) ->
         assert row.screens <= persona.max_screens, table([row])
 
 
-def test_persona_walk_medians() -> None:
-    """Runs after the walks above (file order): the figures per persona, and the medians."""
-    if not ROWS:
-        pytest.skip("no persona was walked in this run")
-    print("\n" + table(ROWS))
-    assert statistics.median(r.questions for r in ROWS) <= MEDIAN_QUESTIONS, table(ROWS)
-    assert statistics.median(r.screens for r in ROWS) <= MEDIAN_SCREENS, table(ROWS)
+def test_persona_walk_medians(walks: dict[str, Row | AssertionError]) -> None:
+    """The figures per persona, and the medians over the walks that reached their results."""
+    rows = [r for r in walks.values() if isinstance(r, Row)]
+    assert len(rows) == len(PERSONAS), "every persona must reach the results (see its own test)"
+    print("\n" + table(rows))
+    assert statistics.median(r.questions for r in rows) <= MEDIAN_QUESTIONS, table(rows)
+    assert statistics.median(r.screens for r in rows) <= MEDIAN_SCREENS, table(rows)
     # "A typical firm sees [what it can apply for] in ≤ 3 screens": the median firm's last card ends there.
-    ends = [r.last_card_bottom for r in ROWS if r.last_card_bottom is not None]
-    assert statistics.median(ends) <= 3 * PHONE["height"], table(ROWS)
+    ends = [r.last_card_bottom for r in rows if r.last_card_bottom is not None]
+    assert statistics.median(ends) <= 3 * PHONE["height"], table(rows)
