@@ -227,6 +227,20 @@ def test_an_answer_that_changes_the_step_reloads_its_questions(logged_in: Browse
     assert "HX-Trigger" not in same.headers
 
 
+def test_without_javascript_new_questions_of_a_step_are_shown_before_moving_on(logged_in: Browser) -> None:
+    for name, value in [("location", "changchun_new_area"), ("sectors", ["chemical_drug"]), ("roles", ["mah"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    logged_in.get("/q/plans")
+    resp = logged_in.post("/q/plans", {"plans__present": "1", "plans": ["commission_in_new_area"], "go": "next"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/q/plans#q-settled_in_new_area")
+    page = logged_in.get("/q/plans").get_data(as_text=True)
+    assert 'id="q-settled_in_new_area"' in page and "本页新增了" in page
+    done = logged_in.post("/q/plans", {"plans__present": "1", "plans": ["commission_in_new_area"],
+                                       "settled_in_new_area": "no", "go": "next"})
+    assert done.status_code == 302 and "/q/plans" not in done.headers["Location"]
+
+
 def test_registration_answers_are_not_asked_again(client) -> None:  # type: ignore[no-untyped-def]
     browser = Browser(client)
     page = browser.get("/register")

@@ -170,8 +170,15 @@ def step(code: str):
         conflicts = {r.field: r for r in results if r.conflict}
         if not errors and not conflicts:
             ctx = _context()  # answers may have changed which questions remain
-            if ctx["not_covered"] and request.form.get("go") != "back":
+            going_on = request.form.get("go", "next") != "back"
+            if ctx["not_covered"] and going_on:
                 return redirect(url_for("enterprise.results"))
+            now = next((n for s, n in ctx["steps"] if s.code == code), [])
+            added = [n for n in now if n not in names and n not in ctx["profile"]]
+            if going_on and added:
+                # Without JavaScript the page could not show them as the answers came in: show them now.
+                flash(f"根据您刚才的回答，本页新增了 {len(added)} 个问题，请补充后继续。")
+                return redirect(url_for("enterprise.step", code=code) + f"#q-{added[0]}")
             return redirect(_after(code, ctx["steps"], request.form.get("go", "next")))
     ctx = _context(errors, conflicts)
     index, current_step, names = _step_or_404(code, ctx["steps"])
