@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from portal import create_app
 from portal.config import ProductionConfig
-from tests.conftest import settings_for_tests
+from tests.conftest import PASSWORD, Browser, make_user, settings_for_tests
 
 
 def test_healthz_checks_the_database(client: FlaskClient) -> None:
@@ -91,3 +91,16 @@ def test_language_switch_keeps_the_user_on_the_page(client: FlaskClient) -> None
     assert client.get("/lang/xx?next=/").status_code == 404
     evil = client.get("/lang/en?next=//evil.example")
     assert "evil.example" not in evil.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/", "/%0a/evil.example", "/\\evil.example", "//evil.example",
+                                    "https://evil.example/", "javascript:alert(1)", " /measures"])
+def test_next_targets_never_leave_the_site(app, client: FlaskClient, target: str) -> None:  # type: ignore[no-untyped-def]
+    """One helper for every `next`: tabs and line breaks that browsers drop cannot turn a path into a host."""
+    resp = client.get(f"/lang/zh?next={target}")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    user = make_user(app, "enterprise")
+    browser = Browser(client)
+    browser.get("/login")
+    login = browser.post(f"/login?next={target}", {"email": user["email"], "password": PASSWORD})
+    assert login.status_code == 302 and login.headers["Location"] == "/app"  # home, not the target

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import abort
 from flask_login import current_user
@@ -16,11 +17,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def same_site_path(target: str | None, default: str) -> str:
-    """Where a `next` parameter may send the user: a path on this site, never another host."""
+    """Where a `next` parameter may send the user: a path on this site, never another host.
+
+    Browsers drop tabs and line breaks inside URLs and read "\\" as "/", so "/\t/evil.example" would
+    become "//evil.example": any such character refuses the target outright.
+    """
     target = target or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    if any(c.isspace() or ord(c) < 0x20 or c == "\\" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
 
 
 def access(rule: str) -> Callable[[F], F]:
