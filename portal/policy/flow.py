@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from portal.policy.catalog import Catalog, catalog
@@ -34,9 +35,47 @@ class Relevance:
         return name in ALL_OPTIONS or name not in self.options or code in self.options[name]
 
 
+class _Answers:
+    """A profile as a cache key: equal answers, equal key (lists and dates frozen)."""
+
+    __slots__ = ("key", "profile")
+
+    def __init__(self, profile: Mapping[str, Any]) -> None:
+        self.profile = profile
+        self.key = tuple(sorted((k, _frozen(v)) for k, v in profile.items()))
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Answers) and self.key == other.key
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
 def relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog | None = None) -> Relevance:
-    """The questions (and options) whose answer can still change a result for this profile."""
-    cat = cat or catalog()
+    """The questions (and options) whose answer can still change a result for this profile.
+
+    Every questionnaire request needs it several times (the steps, the options, the identity-only
+    step list, the step before and after an autosave), mostly for answers it has seen already.
+    """
+    if cat is not None and cat is not catalog():
+        return _relevance(profile, today, cat)
+    return _remembered_relevance(_Answers(profile), today)
+
+
+@lru_cache(maxsize=2048)
+def _remembered_relevance(answers: _Answers, today: dt.date) -> Relevance:
+    return _relevance(answers.profile, today, catalog())
+
+
+def _relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog) -> Relevance:
     fields: set[str] = set()
     options: dict[str, set[str]] = {}
     for m in cat.enterprise_measures():
