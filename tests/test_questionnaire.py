@@ -201,6 +201,19 @@ def test_only_options_that_can_change_a_result_are_offered(logged_in: Browser) -
     assert 'value="fda_edqm_drug"' not in plans and 'value="site_change"' not in plans
 
 
+def test_a_condition_already_met_offers_no_further_options(logged_in: Browser) -> None:
+    for name, value in [("location", "changchun_new_area"), ("ownership", "domestic"), ("sectors", ["chemical_drug"]),
+                        ("roles", ["mah"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    plans = logged_in.get("/q/plans").get_data(as_text=True)
+    # Already in 长春新区: "到长春新区落地" changes nothing; coming to the 示范区 still could.
+    assert 'value="settle_in_new_area"' not in plans and 'value="settle_in_zhonghan"' in plans
+    logged_in.post("/q/answer/plans", {"plans__present": "1", "plans": []})
+    # A plan not chosen stays on offer: ticking it later is how a near miss becomes eligible.
+    assert 'value="commission_in_new_area"' in logged_in.get("/q/plans").get_data(as_text=True)
+
+
 def test_a_date_beside_an_unticked_milestone_ticks_it(logged_in: Browser, app: Flask, enterprise_user: dict) -> None:
     for name, value in [("location", "changchun_other"), ("sectors", ["chemical_drug"])]:
         data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}

@@ -90,12 +90,19 @@ class Condition:
         """Reads only details (city amount, loan…), asked once the rest of the measure holds."""
         return all(FIELDS_BY_NAME[name].detail for name in self.facts())
 
-    def option_codes(self) -> dict[str, set[str]]:
-        """Option codes this condition asks about, per choice/multi field (to offer only those)."""
+    def open_options(self, profile: Profile) -> dict[str, set[str]]:
+        """Option codes worth offering for this profile, per choice/multi field.
+
+        Nothing once the condition is met, nor for a part an identity fact has ruled out (a domestic
+        firm's "foreign firm coming to Jilin" path); a plan not ticked yet stays on offer.
+        """
+        outcome = self.evaluate(profile)
+        if outcome is True or (outcome is False and not self.attainable):
+            return {}
         if self.kind in ("either", "all"):
             out: dict[str, set[str]] = {}
             for child in self.children:
-                for name, codes in child.option_codes().items():
+                for name, codes in child.open_options(profile).items():
                     out.setdefault(name, set()).update(codes)
             return out
         if self.kind in ("is_in", "any_of", "all_of"):

@@ -22,8 +22,9 @@ from portal.policy.catalog import Catalog, catalog
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, STEPS, Step, gate_open
 
 APPLICATION_STEP = "identity"  # asked before a form is generated, not on the way to the results
-# Identity questions whose every option stays on offer (the answer decides what else is asked).
-ALL_OPTIONS = {"sectors", "location", "ownership"}
+# Identity questions offer every option (their gates still apply): the firm must be able to say
+# what it is, even where that rules a measure out.
+ALL_OPTIONS = frozenset(f.name for f in FIELDS if f.fixed)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def _relevance(profile: Mapping[str, Any], today: dt.date, cat: Catalog) -> Rele
             else:
                 # Decided already: keep its answered questions editable, ask nothing new for it.
                 fields |= {name for name in facts if name in profile}
-            for name, codes in cond.option_codes().items():
+            # Met already, its other options change nothing (a firm in 新区 needs no plan to go there).
+            for name, codes in cond.open_options(profile).items():
                 options.setdefault(name, set()).update(codes)
         if all(o is not False for _, o in outcomes):
             for share in (*m.amounts, *m.city_share):
