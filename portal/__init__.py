@@ -48,6 +48,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from portal.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, select_locale
 
     db.init_app(app)
+    from portal.services import changes
+
+    changes.install()  # every transaction appends to the change feed
     csrf.init_app(app)
     compress.init_app(app)
     _compressible_static(app)
@@ -56,14 +59,18 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录。"
     login_manager.session_protection = "basic"
 
     from portal.services.accounts import load_user
 
     login_manager.user_loader(load_user)
+    from portal.views.api import load_token_user
+    from portal.views.errors import unauthorized
 
-    from portal.views import admin, api, auth, enterprise, errors, public, review, submissions
+    login_manager.request_loader(load_token_user)  # Bearer device tokens, /api/v1 only
+    login_manager.unauthorized_handler(unauthorized)
+
+    from portal.views import account, admin, api, auth, enterprise, errors, handoff, public, review, submissions
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
@@ -72,7 +79,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(submissions.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
-    csrf.exempt(api.match_api)  # stateless JSON, no cookies consulted
+    app.register_blueprint(account.bp)
+    app.register_blueprint(handoff.bp)
+    # The API checks CSRF itself: only requests signed in by cookie need it (Bearer tokens are not ambient).
+    csrf.exempt(api.bp)
     errors.register(app)
 
     from portal import templating

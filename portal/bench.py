@@ -306,3 +306,72 @@ def bench_page_command() -> None:
     for asset, size, encoding in rows:
         click.echo(f"{asset}: {size} bytes ({encoding or 'identity'})")
     click.echo(f"total transferred: {sum(r[1] for r in rows) / 1024:.1f} KB; web fonts: {len(fonts)}")
+
+
+def run_sync(changes_count: int = 10000, workers: int = 2) -> dict[str, Any]:
+    """Serve a temporary SQLite portal with gunicorn, write N answer changes, then time the feed and a pull."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from portal.sync import Mirror, SyncClient, pull
+
+    bindir = Path(sys.executable).parent
+    port = 5303
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        env = {**os.environ, "PORTAL_INSTANCE": str(tmpdir), "PORTAL_ENV": "development", "PORTAL_TODAY": "2026-06-01"}
+        env.pop("DATABASE_URL", None)
+        subprocess.run([str(bindir / "portal"), "db", "upgrade"], env=env, check=True, capture_output=True)
+        script = ("import time\nfrom portal import create_app\nfrom portal.extensions import db\n"
+                  "from portal.services import accounts, answers, tokens\n"
+                  "app = create_app()\nwith app.app_context(), db.standalone() as s:\n"
+                  "    u = accounts.register_enterprise(s, '同步压测企业', '员工', 'sync@bench.invalid', "
+                  "'bench-password-1')\n"
+                  "    _t, plain = tokens.issue(s, u, 'bench', 'read')\n"
+                  "    started = time.perf_counter()\n"
+                  f"    for i in range({changes_count}):\n"
+                  "        answers.save_answer(s, u.enterprise_id, u.id, 'annual_revenue_wan', 1000 + i, None)\n"
+                  "    print(plain, time.perf_counter() - started)\n")
+        made = subprocess.run([sys.executable, "-c", script], env=env, check=True, capture_output=True, text=True)
+        token, write_seconds = made.stdout.split()
+        log = tmpdir / "sync.log"
+        server = subprocess.Popen([str(bindir / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                                   "--access-logfile", str(log), "portal:create_app()"],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_up(f"{base}/healthz")
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+                http.get("/api/v1/me").raise_for_status()
+                started, since, served, pages = time.perf_counter(), 0, 0, 0
+                while True:
+                    page = http.get("/api/v1/changes", params={"since": since, "limit": 1000}).json()
+                    served += len(page["changes"])
+                    pages += 1
+                    since = page["next_cursor"]
+                    if not page["has_more"]:
+                        break
+                feed_seconds = time.perf_counter() - started
+            with SyncClient(base, token) as client:
+                result = pull(client, Mirror(tmpdir / "mirror.db"), limit=1000, files=False)
+        finally:
+            server.terminate()
+            server.wait(10)
+    return {"changes_written": changes_count, "write_seconds": float(write_seconds), "served": served,
+            "pages": pages, "feed_seconds": feed_seconds, "pulled": result.changes, "pull_seconds": result.elapsed}
+
+
+@bench_group.command("sync")
+@click.option("--changes", "changes_count", default=10000, show_default=True, help="Answer changes written first.")
+def bench_sync_command(changes_count: int) -> None:
+    """Change feed served over HTTP (changes/s) and pulled into a desktop mirror (rows/s)."""
+    r = run_sync(changes_count)
+    click.echo(f"wrote {r['changes_written']} answer changes in {r['write_seconds']:.1f} s "
+               f"({r['changes_written'] / r['write_seconds']:,.0f} saves/s, each with its feed row)")
+    click.echo(f"feed served: {r['served']} changes in {r['pages']} pages, {r['feed_seconds']:.2f} s "
+               f"= {r['served'] / r['feed_seconds']:,.0f} changes/s")
+    click.echo(f"mirror pull: {r['pulled']} rows in {r['pull_seconds']:.2f} s "
+               f"= {r['pulled'] / r['pull_seconds']:,.0f} rows/s (incl. commit of each batch with its cursor)")

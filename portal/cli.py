@@ -16,9 +16,13 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(measures_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(pdf_command)
+    app.cli.add_command(changes_group)
     from portal.bench import bench_group
 
     app.cli.add_command(bench_group)
+    from portal.sync.cli import sync_group
+
+    app.cli.add_command(sync_group)
 
 
 def main() -> None:
@@ -119,3 +123,24 @@ def pdf_command(profile_path: str, measure_id: str | None, report: bool, output:
         sys.exit(1)
     Path(output).write_bytes(pdf.data)
     click.echo(f"{output}: {len(pdf.data)} bytes, sha256 {pdf.sha256}, code {pdf.short_code}")
+
+
+@click.group("changes")
+def changes_group() -> None:
+    """The change feed that devices and `portal sync` read."""
+
+
+@changes_group.command("prune")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=90),
+              help="Keep superseded rows and tombstones this long (at least 90 days).")
+@with_appcontext
+def changes_prune(days: int) -> None:
+    """Compact the feed and drop old tombstones and idempotency records (run daily, e.g. from cron)."""
+    from portal.extensions import db
+    from portal.services import changes, idempotency
+
+    with db.standalone() as session:
+        dropped = changes.prune(session, days=days)
+        replays = idempotency.prune(session)
+        click.echo(f"feed: {dropped} rows dropped, cursors below {changes.pruned_through(session)} must resync; "
+                   f"idempotency records dropped: {replays}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -138,6 +138,8 @@ class Submission(SQLModel, table=True):
     created_by: int = Field(foreign_key="user.id")
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    # Bumped on every status change: the ETag an API client sends back in If-Match.
+    version: int = Field(default=1)
     materials_complete_at: dt.datetime | None = None
 
 
@@ -171,3 +173,74 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=300)
     created_at: dt.datetime = Field(default_factory=utcnow)
     read_at: dt.datetime | None = None
+
+
+class Change(SQLModel, table=True):
+    """One entry of the change feed: an entity's state after a commit, or its tombstone.
+
+    `id` is the feed cursor. Rows are appended in the transaction that made the change (see
+    services/changes.py), in commit order, so a reader that has seen N never misses a later row < N.
+    No foreign keys: a tombstone outlives what it reports deleted.
+    """
+
+    __table_args__ = (Index("ix_change_entity_key", "entity", "entity_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    entity: str = Field(max_length=24)  # answer | submission | event | attachment | notification
+    entity_key: str = Field(max_length=80)
+    op: str = Field(max_length=8)  # upsert | delete
+    # Who may read it: shared (the enterprise and the unit), enterprise, unit, or user (user_id only).
+    audience: str = Field(max_length=12)
+    enterprise_id: int | None = Field(default=None, index=True)
+    unit_id: str | None = Field(default=None, max_length=64, index=True)
+    user_id: int | None = Field(default=None, index=True)
+    payload_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class FeedState(SQLModel, table=True):
+    """Small named counters of the feed, e.g. `pruned_through`: cursors at or below it may have lost rows."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = Field(default=0)
+
+
+class DeviceToken(SQLModel, table=True):
+    """A personal API token (desktop client, scripts); only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=60)
+    token_hash: str = Field(max_length=64, unique=True)
+    scope: str = Field(max_length=8)  # read | write
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored response of an API write, replayed when the same Idempotency-Key comes again."""
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    key: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+
+
+class HandoffCode(SQLModel, table=True):
+    """A short code that moves a signed-in session to another browser (phone ⇄ desktop), once, within minutes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    # approve: a browser shows the code and a signed-in device approves it;
+    # share: a signed-in device shows the code and another browser types it.
+    kind: str = Field(max_length=8)
+    browser_hash: str = Field(max_length=64)  # the initiating browser (a random value kept in its session)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    expires_at: dt.datetime
+    approved_at: dt.datetime | None = None
+    consumed_at: dt.datetime | None = None

@@ -87,3 +87,47 @@ def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type
     assert history == {"device_procedures": ["innovative", "standard"], "plans": ["settle_in_zone", "glp_study"]}
     assert revision_now == 4  # other devices pick the change up
     assert contacts == {"sp-online-zone": "0431-1"} and reviewer_unit == "sp-online-zone"
+
+
+def test_change_feed_starts_with_what_exists(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0003: existing answers, applications, events and notifications are in the feed from cursor 0."""
+    import json
+
+    from sqlalchemy import text
+
+    with empty_database(tmp_path, "f") as url:
+        migrate.upgrade(url, "0002")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
+                              "VALUES (1, '回填测试企业', 2, '{}', CURRENT_TIMESTAMP)"))
+            conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, enterprise_id, is_active, '
+                              "created_at) VALUES (1, 'e@example.cn', '员工', 'x', 'enterprise', 1, :t, "
+                              "CURRENT_TIMESTAMP)"), {"t": True})
+            for i, (field, value) in enumerate((("location", "zhonghan_zone"), ("employees", None)), start=1):
+                conn.execute(text("INSERT INTO answer (id, enterprise_id, field, value_json, version, revision, "
+                                  "updated_at) VALUES (:i, 1, :f, :v, 1, :i, CURRENT_TIMESTAMP)"),
+                             {"i": i, "f": field, "v": json.dumps(value)})
+            conn.execute(text("INSERT INTO submission (id, enterprise_id, measure_id, measure_fingerprint, "
+                              "measure_snapshot_json, answers_json, routed_unit_id, status, idempotency_key, "
+                              "created_by, created_at, updated_at) VALUES (1, 1, 'd000-03', 'f', :s, '{}', "
+                              "'jlmpa-device-registration', 'submitted', 'k', 1, CURRENT_TIMESTAMP, "
+                              "CURRENT_TIMESTAMP)"), {"s": json.dumps({"title": "创新医疗器械"})})
+            conn.execute(text("INSERT INTO submissionevent (id, submission_id, at, actor_id, from_status, to_status, "
+                              "comment, visibility) VALUES (1, 1, CURRENT_TIMESTAMP, 1, '', 'submitted', '提交', "
+                              "'enterprise')"))
+            conn.execute(text("INSERT INTO notification (id, user_id, message, link, created_at) "
+                              "VALUES (1, 1, '申请已提交', '/app/submissions/1', CURRENT_TIMESTAMP)"))
+        migrate.upgrade(url, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT entity, entity_key, audience, enterprise_id, unit_id, user_id, "
+                                     "payload_json FROM change ORDER BY id")).all()
+            version = conn.execute(text("SELECT version FROM submission")).scalar_one()
+        engine.dispose()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("answer", "1:location", "enterprise"),
+                                                  ("submission", "1", "shared"), ("event", "1", "shared"),
+                                                  ("notification", "1", "user")]
+    submission = json.loads(rows[1][6])
+    assert submission["title"] == "创新医疗器械" and submission["version"] == 1 == version
+    assert rows[1][4] == "jlmpa-device-registration" and rows[3][5] == 1
+    assert json.loads(rows[0][6])["value"] == "zhonghan_zone"

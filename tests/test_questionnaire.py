@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from flask import Flask
@@ -138,19 +139,57 @@ def test_two_devices_different_fields_merge(logged_in: Browser, app: Flask, ente
     assert profile["location"] == "zhonghan_zone" and profile["ownership"] == "domestic"
 
 
+def feed_cursor(html: str) -> int:
+    match = re.search(r'data-cursor="(\d+)"', html)
+    assert match, "the page carries no feed cursor"
+    return int(match.group(1))
+
+
 def test_sync_sends_answers_changed_elsewhere(logged_in: Browser, app: Flask, enterprise_user: dict) -> None:
-    assert logged_in.get("/q/sync?since=0").status_code == 204
+    cursor = feed_cursor(logged_in.get("/q/location").get_data(as_text=True))
+    assert logged_in.get(f"/q/sync?since={cursor}").status_code == 204
     desktop = Browser(app.test_client())
     desktop.login(enterprise_user["email"])
     desktop.get("/app")
     desktop.post("/q/answer/location", {"location": "changchun_new_area", "v__location": "0"})
-    resp = logged_in.get("/q/sync?since=0&shown=location&shown=ownership")
+    resp = logged_in.get(f"/q/sync?since={cursor}&step=location&shown=location&shown=ownership")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'id="q-location"' in page and 'hx-swap-oob="true"' in page
     assert 'value="changchun_new_area" checked' in page
-    assert 'data-revision="1"' in page
-    assert logged_in.get("/q/sync?since=1").status_code == 204
+    assert feed_cursor(page) > cursor  # the poll goes on from the new cursor
+    assert logged_in.get(f"/q/sync?since={feed_cursor(page)}").status_code == 204
     assert logged_in.get("/q/sync?since=abc").status_code == 400
+
+
+def test_sync_does_not_echo_an_answer_this_page_saved(logged_in: Browser) -> None:
+    cursor = feed_cursor(logged_in.get("/q/location").get_data(as_text=True))
+    saved = logged_in.post("/q/answer/location", {"location": "zhonghan_zone", "v__location": "0"})
+    assert 'name="v__location" value="1"' in saved.get_data(as_text=True)
+    resp = logged_in.get(f"/q/sync?since={cursor}&step=location&shown=location&shown=ownership"
+                         "&v__location=1&v__ownership=0")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="q-location"' not in page  # only the new cursor
+    assert feed_cursor(page) > cursor
+
+
+def test_sync_reloads_the_step_when_another_device_changes_its_questions(logged_in: Browser, app: Flask,
+                                                                        enterprise_user: dict) -> None:
+    for name, value in [("location", "changchun_new_area"), ("sectors", ["chemical_drug"]), ("roles", ["mah"])]:
+        data = {name: value, f"{name}__present": "1"} if isinstance(value, list) else {name: value}
+        logged_in.post(f"/q/answer/{name}", data)
+    page = logged_in.get("/q/plans").get_data(as_text=True)
+    shown = re.findall(r'name="shown" value="([^"]+)"', page)
+    assert shown and "settled_in_new_area" not in shown
+    query = f"/q/sync?since={feed_cursor(page)}&step=plans&" + "&".join(f"shown={n}" for n in shown)
+    desktop = Browser(app.test_client())
+    desktop.login(enterprise_user["email"])
+    desktop.get("/app")
+    desktop.post("/q/answer/ownership", {"ownership": "domestic"})  # changes nothing the step asks
+    resp = logged_in.get(query)
+    assert resp.status_code == 200 and "HX-Trigger" not in resp.headers
+    desktop.post("/q/answer/plans", {"plans__present": "1", "plans": ["commission_in_new_area"]})
+    resp = logged_in.get(query)
+    assert resp.status_code == 200 and resp.headers.get("HX-Trigger") == "step-changed"
 
 
 def test_review_page_has_a_change_link_per_answer(logged_in: Browser) -> None:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from portal.models import Answer, AnswerHistory, Enterprise, utcnow
 from portal.profile.validate import AnswerError, clean_value
@@ -42,11 +42,6 @@ def profile_of(session: Session, enterprise_id: int) -> dict[str, Any]:
 
 def versions_of(session: Session, enterprise_id: int) -> dict[str, int]:
     return {name: a.version for name, a in answers_of(session, enterprise_id).items()}
-
-
-def changed_since(session: Session, enterprise_id: int, revision: int) -> list[Answer]:
-    query = select(Answer).where(Answer.enterprise_id == enterprise_id, Answer.revision > revision)
-    return list(session.exec(query.order_by(col(Answer.revision))))
 
 
 def save_answer(session: Session, enterprise_id: int, user_id: int | None, name: str, raw: Any,

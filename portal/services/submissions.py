@@ -296,6 +296,10 @@ def _keep_copy(document: IssuedDocument, data: bytes) -> None:
         tmp.replace(target)
 
 
+def frozen_document(session: Session, sub: Submission) -> IssuedDocument | None:
+    return session.get(IssuedDocument, sub.document_id) if sub.document_id is not None else None
+
+
 def frozen_pdf(session: Session, sub: Submission) -> tuple[IssuedDocument, bytes] | None:
     """The PDF frozen at submission, checked against its recorded SHA-256."""
     if sub.document_id is None:
@@ -434,6 +438,7 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None) ->
     at = now()
     before = {"status": sub.status}
     sub.status, sub.updated_at, sub.materials_complete_at = "resubmitted", at, at
+    sub.version += 1
     session.add(sub)
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status="returned",
                                 to_status="resubmitted", comment=text, visibility="enterprise"))
@@ -451,7 +456,8 @@ def actions_for(status: str) -> list[Action]:
 
 
 def review(session: Session, sub: Submission, reviewer: User, action_code: str, comment: str | None,
-           visibility: str | None, to_unit: str | None = None, expected_status: str | None = None) -> Submission:
+           visibility: str | None, to_unit: str | None = None, expected_status: str | None = None,
+           expected_version: int | None = None) -> Submission:
     """Apply one reviewer action; refuses transitions the workflow does not allow (409) and bad input (422)."""
     assert sub.id is not None
     action = REVIEW_ACTIONS.get(action_code or "")
@@ -470,6 +476,9 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
             raise SubmissionError("请选择要转交的单位。", 422)
         if target.id == sub.routed_unit_id:
             raise SubmissionError("不能转交给本单位。", 422)
+    if expected_version is not None and expected_version != sub.version:
+        raise SubmissionError(f"该申请已被他人更新（当前状态“{STATUS_ZH.get(sub.status, sub.status)}”，"
+                              f"版本 {sub.version}），未执行本次操作。请同步后再决定。", 412, sub.id)
     if expected_status and expected_status != sub.status:
         raise SubmissionError(f"该申请的状态刚被更新为“{STATUS_ZH.get(sub.status, sub.status)}”，"
                               "请查看最新情况后再操作。", 409)
@@ -485,6 +494,7 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=reviewer.id, from_status=sub.status,
                                 to_status=new_status, comment=text, visibility=visibility))
     sub.status, sub.updated_at = new_status, at
+    sub.version += 1
     session.add(sub)
     audit.record(session, reviewer.id, f"submission.{action.code}", "submission", sub.id, before,
                  {"status": sub.status, "routed_unit_id": sub.routed_unit_id, "visibility": visibility,

@@ -1,22 +1,100 @@
-"""JSON API v1: measures, units, profile schema and stateless matching."""
+"""JSON API v1: measures, units, profile schema, stateless matching, and the signed-in account's
+change feed and writes (answers, reviewer actions) for other devices and the desktop client.
+
+Signed in by cookie (the browser) or by a personal device token (`Authorization: Bearer`). Writes
+take an `Idempotency-Key` and, on versioned objects, `If-Match: "<version>"`: a stale version is
+412, a missing one 428, never a silent last-write-wins.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Request, Response, abort, current_app, g, jsonify, request
+from flask_login import current_user
 
-from portal.extensions import db
+from portal.extensions import csrf, db
+from portal.models import Attachment, Submission, User
 from portal.policy.catalog import Measure, catalog
 from portal.policy.matching import match_profile, summarize, total_max_cash
+from portal.profile.fields import FIELDS_BY_NAME
 from portal.profile.schema import profile_json_schema
-from portal.profile.validate import validate_profile
-from portal.services import library, units
+from portal.profile.validate import AnswerError, validate_profile
+from portal.services import answers as answer_service
+from portal.services import attachments, changes, idempotency, library, tokens, units
+from portal.services import submissions as submission_service
 from portal.templating import today
 from portal.views.access import access
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+ETAG_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+
+def load_token_user(req: Request) -> User | None:
+    """Flask-Login request loader: a Bearer device token signs in one /api/v1 request (no session)."""
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith(bp.url_prefix + "/") or not header.startswith("Bearer "):
+        return None
+    found = tokens.authenticate(db.session, header[len("Bearer "):].strip())
+    if found is None:
+        return None
+    user, token = found
+    g.api_token = token
+    return user
+
+
+@bp.before_request
+def _writes_need_write_access() -> Response | None:
+    """Cookie-signed writes need the CSRF token; token-signed writes need a read-write token."""
+    if request.method in SAFE_METHODS or request.endpoint == "api.match_api":
+        return None
+    if current_user.is_authenticated and "api_token" in g:
+        if g.api_token.scope != "write":
+            return problem("此令牌为只读，不能修改数据；请在账户页创建读写令牌。", 403)
+        return None
+    csrf.protect()
+    return None
+
+
+def problem(message: str, status: int, **extra: Any) -> Response:
+    response = jsonify({"error": message, "status": status, **extra})
+    response.status_code = status
+    return response
+
+
+def _if_match() -> int | None:
+    """The version the client based its write on (If-Match: "3"); None when absent or unreadable."""
+    raw = request.headers.get("If-Match", "").strip()
+    found = ETAG_RE.match(raw)
+    return int(found.group(1)) if found else None
+
+
+def _json_body() -> dict[str, Any] | None:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else None
+
+
+def _once(write: Any) -> Response:
+    """Run a write under the request's Idempotency-Key and answer with its (possibly stored) response."""
+    fingerprint = idempotency.request_hash(request.method, request.path,
+                                           {"body": request.get_json(silent=True), "if_match": _if_match()})
+    try:
+        outcome = idempotency.run_once(db.session, current_user.id, request.headers.get("Idempotency-Key"),
+                                       fingerprint, write)
+    except idempotency.KeyProblem as exc:
+        return problem(str(exc), exc.status)
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    version = outcome.body.get("version") if isinstance(outcome.body, dict) else None
+    if outcome.status == 200 and isinstance(version, int):
+        response.set_etag(str(version))
+    return response
 
 
 def measure_json(m: Measure, day: dt.date) -> dict[str, Any]:
@@ -100,3 +178,154 @@ def match_api():
                                 "city_share_pending": summary.city_pending, "near_miss": summary.near_miss,
                                 "needs_info": summary.needs_info},
                     "results": [r.as_dict() for r in results]})
+
+
+# -- the signed-in account: feed, writes, files ------------------------------------------------
+@bp.get("/me")
+@access("login")
+def me():
+    """Who this request is signed in as, and with what token scope."""
+    token = g.get("api_token")
+    return jsonify({"id": current_user.id, "email": current_user.email, "name": current_user.name,
+                    "role": current_user.role, "enterprise_id": current_user.enterprise_id,
+                    "unit_id": current_user.service_unit_id, "scope": token.scope if token else "session"})
+
+
+@bp.get("/changes")
+@access("login")
+def change_feed():
+    """Changes after `since` that this account may see: {changes, next_cursor, has_more}; 410 to resync."""
+    since_raw, limit_raw = request.args.get("since", "0"), request.args.get("limit", str(changes.DEFAULT_LIMIT))
+    if not since_raw.isdigit() or len(since_raw) > 18:
+        return problem("since 应为非负整数（上次返回的 next_cursor；首次同步为 0）。", 400)
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= changes.MAX_LIMIT:
+        return problem(f"limit 应为 1–{changes.MAX_LIMIT} 的整数。", 400)
+    wanted = tuple(e for e in request.args.get("entity", "").split(",") if e)
+    unknown = [e for e in wanted if e not in changes.ENTITIES]
+    if unknown:
+        return problem(f"未知的 entity：{', '.join(unknown)[:100]}", 400)
+    try:
+        page = changes.read(db.session, changes.viewer_of(current_user), int(since_raw), int(limit_raw), wanted)
+    except changes.CursorExpired:
+        return problem(f"游标早于保留期（{changes.RETENTION_DAYS} 天），其间的删除记录已清理；"
+                       "请清空本地副本后从 since=0 重新同步。", 410, resync_from=0)
+    response = jsonify({"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.put("/answers/<name>")
+@access("enterprise")
+def put_answer(name: str):
+    """Save one answer: body {"value": ...}, If-Match: "<version>" ("0" for a first answer)."""
+    if name not in FIELDS_BY_NAME:
+        return problem(f"未知的问题：{name[:64]}", 404)
+    body = _json_body()
+    if body is None or "value" not in body:
+        return problem('请求体应为 JSON 对象 {"value": ...}。', 422)
+    base = _if_match()
+    if base is None:
+        return problem('需要请求头 If-Match: "<version>"（该回答当前的版本；从未回答过为 "0"）。', 428)
+    eid, uid = current_user.enterprise_id, current_user.id
+
+    def write() -> tuple[dict[str, Any], int]:
+        try:
+            result = answer_service.save_answer(db.session, eid, uid, name, body["value"], base, today())
+        except AnswerError as exc:
+            db.session.rollback()
+            return {"error": str(exc), "field": name, "status": 422}, 422
+        if result.conflict:
+            return {"error": "该回答已在其他设备上修改，未保存本次修改。", "status": 412, "field": name,
+                    "current": {"value": result.theirs, "version": result.version}}, 412
+        return {"field": name, "value": result.value, "version": result.version}, 200
+
+    return _once(write)
+
+
+def _submission_json(sub: Submission) -> dict[str, Any]:
+    document = submission_service.frozen_document(db.session, sub)
+    return changes.submission_payload(changes.columns_of(sub),
+                                      {"short_code": document.short_code, "sha256": document.sha256}
+                                      if document else None)
+
+
+@bp.post("/submissions/<int:submission_id>/actions")
+@access("reviewer")
+def submission_action(submission_id: int):
+    """A reviewer action (start_review, return, approve, reject, comment, forward) on a queued application."""
+    sub = submission_service.get_for_unit(db.session, submission_id, current_user.service_unit_id)
+    if sub is None:
+        return problem("本单位没有这条申请。", 404)
+    body = _json_body()
+    if body is None:
+        return problem('请求体应为 JSON 对象 {"action": ..., "comment": ..., "visibility": ...}。', 422)
+    base = _if_match()
+    if base is None:
+        return problem('需要请求头 If-Match: "<version>"（同步时看到的申请版本）。', 428)
+    reviewer = current_user._get_current_object()
+
+    def write() -> tuple[dict[str, Any], int]:
+        fields = {k: body.get(k) for k in ("action", "comment", "visibility", "to_unit")}
+        if any(v is not None and not isinstance(v, str) for v in fields.values()):
+            return {"error": "action、comment、visibility、to_unit 应为字符串。", "status": 422}, 422
+        try:
+            done = submission_service.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
+                                             fields["visibility"] or "enterprise", fields["to_unit"],
+                                             expected_version=base)
+        except submission_service.SubmissionError as exc:
+            db.session.rollback()
+            out: dict[str, Any] = {"error": str(exc), "status": exc.status}
+            if exc.status in (409, 412):  # someone acted first: say what they left, so the client can report it
+                out["current"] = _submission_json(db.session.get(Submission, submission_id))
+            return out, exc.status
+        return _submission_json(done), 200
+
+    return _once(write)
+
+
+def _file(data: bytes, mimetype: str, name: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["X-Content-SHA256"] = hashlib.sha256(data).hexdigest()
+    response.headers["Content-Disposition"] = attachments.content_disposition(name, name.encode("ascii", "replace")
+                                                                              .decode().replace("?", "_"))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _visible_submission(submission_id: int) -> Submission:
+    user = current_user
+    if user.role == "enterprise":
+        sub = submission_service.get_for_enterprise(db.session, submission_id, user.enterprise_id)
+    elif user.role == "reviewer":
+        sub = submission_service.get_for_unit(db.session, submission_id, user.service_unit_id)
+    else:
+        sub = db.session.get(Submission, submission_id)
+    if sub is None:
+        abort(404)
+    return sub
+
+
+@bp.get("/submissions/<int:submission_id>/application.pdf")
+@access("login")
+def submission_pdf(submission_id: int):
+    """The application PDF frozen at submission, with its SHA-256 in X-Content-SHA256."""
+    frozen = submission_service.frozen_pdf(db.session, _visible_submission(submission_id))
+    if frozen is None:
+        abort(404)
+    document, data = frozen
+    return _file(data, "application/pdf", f"application-{submission_id}-{document.short_code}.pdf")
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@access("login")
+def attachment_file(attachment_id: int):
+    """An attachment of an application this account may see, with its SHA-256 in X-Content-SHA256."""
+    att = db.session.get(Attachment, attachment_id)
+    if att is None:
+        abort(404)
+    sub = _visible_submission(att.submission_id)
+    path = attachments.path_of(att, current_app.config["UPLOAD_DIR"]) if sub else None
+    if path is None:
+        abort(404)
+    return _file(path.read_bytes(), att.content_type,
+                 f"attachment-{att.id}{attachments.EXTENSION_OF.get(att.content_type, '')}")

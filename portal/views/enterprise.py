@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, send_file, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -16,8 +16,8 @@ from portal.policy.matching import by_lead_unit, grouped, match_profile, summari
 from portal.profile.fields import FIELDS_BY_NAME, OTHER_SECTOR, STEPS, Field, step_of
 from portal.profile.validate import DATES_FIELD, AnswerError
 from portal.services import answers as answer_service
+from portal.services import changes, units
 from portal.services import submissions as submission_service
-from portal.services import units
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
 
@@ -63,7 +63,7 @@ def _context(errors: dict[str, str] | None = None, conflicts: dict[str, Any] | N
     asked = relevance(profile, today())  # once per request: steps and offered options both read it
     return {"profile": profile, "versions": answer_service.versions_of(db.session, eid),
             "steps": steps_for(profile, today(), asked), "fields": FIELDS_BY_NAME, "errors": errors or {},
-            "conflicts": conflicts or {}, "revision": _revision(eid), "dates_field": DATES_FIELD,
+            "conflicts": conflicts or {}, "dates_field": DATES_FIELD,
             "offers": asked.offers, "not_covered": _not_covered(profile)}
 
 
@@ -81,13 +81,6 @@ def _step_questions(profile: dict[str, Any], code: str) -> list[str] | None:
     if code == APPLICATION_STEP:
         return None
     return next((names for s, names in steps_for(profile, today()) if s.code == code), None)
-
-
-def _revision(eid: int) -> int:
-    from portal.models import Enterprise
-
-    ent = db.session.get(Enterprise, eid)
-    return ent.answers_revision if ent else 0
 
 
 @bp.get("/app")
@@ -145,6 +138,18 @@ def _after(code: str, steps: list, direction: str) -> str:  # type: ignore[type-
     return url_for("enterprise.step", code=later[0]) if later else url_for("enterprise.results")
 
 
+def _go_to(url: str):  # type: ignore[no-untyped-def]
+    """Redirect; a script's step submit (X-Requested-With: fetch) gets 204 + X-Location instead.
+
+    The script follows it itself, so a flash set for the next page is not used up by the fetch.
+    """
+    if request.headers.get("X-Requested-With") == "fetch":
+        response = current_app.response_class(status=204)
+        response.headers["X-Location"] = url
+        return response
+    return redirect(url)
+
+
 @bp.route("/q/<code>", methods=["GET", "POST"])
 @access("enterprise")
 def step(code: str):
@@ -172,14 +177,14 @@ def step(code: str):
             ctx = _context()  # answers may have changed which questions remain
             going_on = request.form.get("go", "next") != "back"
             if ctx["not_covered"] and going_on:
-                return redirect(url_for("enterprise.results"))
+                return _go_to(url_for("enterprise.results"))
             now = next((n for s, n in ctx["steps"] if s.code == code), [])
             added = [n for n in now if n not in names and n not in ctx["profile"]]
             if going_on and added:
                 # Without JavaScript the page could not show them as the answers came in: show them now.
                 flash(f"根据您刚才的回答，本页新增了 {len(added)} 个问题，请补充后继续。")
-                return redirect(url_for("enterprise.step", code=code) + f"#q-{added[0]}")
-            return redirect(_after(code, ctx["steps"], request.form.get("go", "next")))
+                return _go_to(url_for("enterprise.step", code=code) + f"#q-{added[0]}")
+            return _go_to(_after(code, ctx["steps"], request.form.get("go", "next")))
     ctx = _context(errors, conflicts)
     index, current_step, names = _step_or_404(code, ctx["steps"])
     if index < 0:
@@ -192,9 +197,13 @@ def step(code: str):
         # Keep what the user typed beside the error; nothing invalid was stored.
         ctx["typed"] = request.form
     codes = [s.code for s, _ in ctx["steps"]]
+    # Where the step's buttons lead, for a phone that moves on offline (the pages come from its cache).
+    ahead = same_site_path(request.args.get("next"), url_for("enterprise.results")) \
+        if code == APPLICATION_STEP else _after(code, ctx["steps"], "next")
     return render("enterprise/step.html", block="step", step=current_step, names=names, index=index,
                   total=len(codes), prev_code=codes[index - 1] if 0 < index <= len(codes) else None,
                   application=code == APPLICATION_STEP, next_url=request.args.get("next", ""),
+                  ahead=ahead, behind=None if code == APPLICATION_STEP else _after(code, ctx["steps"], "back"),
                   status=422 if errors or conflicts else 200, **ctx)
 
 
@@ -245,19 +254,30 @@ def autosave(name: str):
 @bp.get("/q/sync")
 @access("enterprise")
 def sync():
-    """Answers changed on another device since `since` (htmx polling), as out-of-band swaps."""
+    """Answers changed on another device after feed cursor `since` (htmx polling), as out-of-band swaps."""
     since = request.args.get("since", "")
     if not since.isdigit():
         abort(400)
-    changed = answer_service.changed_since(db.session, _enterprise_id(), int(since))
-    if not changed:
-        return "", 204
+    try:
+        page = changes.read(db.session, changes.viewer_of(current_user), int(since), changes.MAX_LIMIT, ("answer",))
+    except changes.CursorExpired:
+        return _no_content(refresh=True)  # a page open for months: reloading it is simpler than catching up
+    if not page.changes:
+        return _no_content()
+    ctx = _context()  # read after the feed: at least as new as every change listed
     shown = set(request.args.getlist("shown"))
+    fields = dict.fromkeys(str(c["data"].get("field", "")) for c in page.changes)
     # The page sends the version it holds of each question; an answer this page saved itself
     # already carries that version, so echoing it back would only disturb the user.
-    names = [a.field for a in changed if a.field in FIELDS_BY_NAME and (not shown or a.field in shown)
-             and request.args.get(f"v__{a.field}") != str(a.version)]
-    return render("enterprise/_sync.html", changed=names, **_context())
+    names = [n for n in fields if n in FIELDS_BY_NAME and (not shown or n in shown)
+             and request.args.get(f"v__{n}") != str(ctx["versions"].get(n, 0))]
+    current = next((s for s in STEPS if s.code == request.args.get("step")), None)
+    response = render("enterprise/_sync.html", changed=names, answers_cursor=page.next_cursor, step=current, **ctx)
+    asked = _step_questions(ctx["profile"], current.code) if current and shown else None
+    if asked is not None and set(asked) != shown:
+        # Another device's answer changed which questions this step asks: the page reloads them.
+        response.headers["HX-Trigger"] = "step-changed"
+    return response
 
 
 @bp.get("/q/review")
@@ -321,3 +341,48 @@ def application_pdf(measure_id: str):
 def report_pdf():
     """The match report: every applicable measure with reasons, amounts, validity and contacts."""
     return _send_pdf(None)
+
+
+# -- live updates from the change feed (questionnaire sync, results and check-answers banners) ----------
+LIVE_PAGES = ("enterprise.step", "enterprise.review", "enterprise.results")
+REFRESHABLE = {"results": "enterprise.results", "review": "enterprise.review"}
+UPDATE_ENTITIES = ("answer",)
+
+
+def _no_content(refresh: bool = False):  # type: ignore[no-untyped-def]
+    response = make_response("", 204)
+    response.vary.add("HX-Request")
+    if refresh:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@bp.before_request
+def _answers_cursor_first() -> None:
+    """Pages that follow the feed read its cursor before any answer: a change in between is sent again, not lost."""
+    if request.endpoint in LIVE_PAGES and current_user.is_authenticated and current_user.role == "enterprise":
+        g.answers_cursor = changes.head(db.session)
+
+
+@bp.context_processor
+def _feed_cursor() -> dict[str, Any]:
+    return {"answers_cursor": g.get("answers_cursor", 0)}
+
+
+@bp.get("/app/updates")
+@access("enterprise")
+def updates():
+    """Whether answers changed elsewhere since the page's cursor (htmx poll): 204, or a banner to refresh."""
+    since, entity = request.args.get("since", ""), request.args.get("entity", "answer")
+    page = request.args.get("page", "results")
+    if not since.isdigit() or entity not in UPDATE_ENTITIES or page not in REFRESHABLE:
+        abort(400)
+    try:
+        changed = bool(changes.read(db.session, changes.viewer_of(current_user), int(since), 1, (entity,)).changes)
+    except changes.CursorExpired:
+        changed = True  # rows it would need are gone: something may have changed
+    if not changed:
+        return _no_content()
+    show = "all" if page == "results" and request.args.get("show") == "all" else None
+    return render("enterprise/_updated_elsewhere.html", page=page,
+                  refresh_url=url_for(REFRESHABLE[page], show=show))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -27,6 +27,30 @@ def _respond(code: int, detail: str | None = None):  # type: ignore[no-untyped-d
     if request.path.startswith("/api/"):
         return jsonify({"error": title, "detail": detail or message, "status": code}), code
     return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+
+
+def unauthorized():  # type: ignore[no-untyped-def]
+    """Not signed in: pages go to the login page; API, htmx and script requests get 401.
+
+    A script replaying saved answers must be able to tell "sign in again" from success: the login
+    page itself answers 200, which once made an offline queue drop answers it had not delivered.
+    """
+    login = url_for("auth.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+    if (request.path.startswith("/api/") or request.headers.get("HX-Request")
+            or request.accept_mimetypes.best == "application/json"
+            or request.headers.get("X-Requested-With") == "fetch"):
+        body = {"error": "未登录或登录已过期", "detail": "请重新登录；未送达的回答仍保存在本机。", "login": login,
+                "status": 401}
+        response = jsonify(body) if request.path.startswith("/api/") or not request.headers.get("HX-Request") \
+            else make_response(render_template("errors/error.html", code=401, title="需要重新登录",
+                                               message="登录已过期，请重新登录。未送达的回答仍保存在本机。"))
+        response.status_code = 401
+        response.headers["X-Login-URL"] = login
+        if request.path.startswith("/api/"):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    flash("请先登录。")
+    return redirect(login)
 
 
 def register(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, make_response, redirect, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
 from sqlalchemy import text
 
 from portal.extensions import db
@@ -34,6 +34,16 @@ def healthz():
         db.session.rollback()
         return jsonify({"status": "error", "database": "unreachable or not migrated"}), 503
     return jsonify({"status": "ok"})
+
+
+@bp.get("/sw.js")
+@access("public")
+def service_worker():
+    """The offline service worker, served from the root so its scope covers every page."""
+    response = send_from_directory(current_app.static_folder or "static", "sw.js", mimetype="text/javascript",
+                                   max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/lang/<code>")

@@ -292,3 +292,37 @@ def bj_time(value: dt.datetime | None) -> str:
         return ""
     local = value.astimezone(exports.BEIJING)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+# -- live notifications badge ---------------------------------------------------------------
+def _notifications_cursor() -> int:
+    """The feed cursor of the user's newest notification change (0 if none or the database is unavailable)."""
+    if not current_user.is_authenticated:
+        return 0
+    from portal.services import changes
+
+    try:
+        return changes.latest_for(db.session, changes.viewer_of(current_user), ("notification",))
+    except SQLAlchemyError:
+        log.exception("could not read the notifications cursor")
+        return 0
+
+
+@bp.app_context_processor
+def _badge_helpers() -> dict[str, Any]:
+    return {"notifications_cursor": _notifications_cursor}
+
+
+@bp.get("/notifications/badge")
+@access("login")
+def notifications_badge():
+    """The header's notifications link, when the user's notifications changed since cursor `since` (htmx poll)."""
+    since = request.args.get("since", "")
+    if not since.isdigit():
+        abort(400)
+    cursor = _notifications_cursor()
+    if cursor == int(since):
+        response = Response("", 204)
+        response.vary.add("HX-Request")
+        return response
+    return render("_notes_link.html", notes_cursor=cursor)
