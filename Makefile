@@ -8,12 +8,18 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-# Debian packages: WeasyPrint (Pango, HarfBuzz subsetting for fast CJK PDFs), a CJK font,
-# and for tests a real browser plus poppler for PDF checks.
-RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
-TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+# Python packages come from lock files with hashes (`make lock` refreshes them from pyproject.toml):
+# requirements.lock for `make run`, requirements-dev.lock (runtime + dev extras) for `make test`.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION ?= 0.13.9
 
-.PHONY: run test lint serve debs-run debs-test db clean bench
+# Debian packages: WeasyPrint (Pango, HarfBuzz subsetting for fast CJK PDFs), a CJK font,
+# and for tests a real browser plus poppler for PDF checks and wrk for `portal bench load`.
+RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils wrk
+
+.PHONY: run test lint serve debs-run debs-test db clean bench lock
 
 run: debs-run $(VENV)/.run-installed db
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: see README)"
@@ -59,13 +65,32 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e .
+# Exactly the locked versions (every file checked against its hash), then the portal itself without
+# resolving anything; `pip check` catches a pyproject.toml dependency the lock file does not have yet.
+$(VENV)/.run-installed: $(LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check >&2; echo "$(LOCK) is out of date with pyproject.toml: run make lock" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev-installed: $(DEV_LOCK) pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check >&2; echo "$(DEV_LOCK) is out of date with pyproject.toml: run make lock" >&2; exit 1; }
 	touch $@ $(VENV)/.run-installed
+
+# Re-resolve both lock files from pyproject.toml, with hashes: `make lock` keeps the pinned versions that
+# still satisfy pyproject.toml and adds what it newly asks for; `make lock UPGRADE=1` takes the newest.
+# uv is a generator only: installed into the venv here, never a dependency of the portal.
+# The runtime lock is constrained by the dev lock so both pin the same version of every shared package.
+UPGRADE ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+  --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: | $(VENV)/bin/python
+	@test -x $(BIN)/uv || $(BIN)/pip install --quiet 'uv==$(UV_VERSION)'
+	$(UV_COMPILE) --extra dev -o $(DEV_LOCK) pyproject.toml
+	$(UV_COMPILE) --constraint $(DEV_LOCK) -o $(LOCK) pyproject.toml
+	@! grep -qiE '^(torch|nvidia-)' $(LOCK) $(DEV_LOCK) || { echo "torch must never be locked" >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) instance/portal.db* instance/pdf

@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env
+from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env, production_problems
 
 
 def _compressible_static(app: Flask) -> None:
@@ -28,6 +29,31 @@ def _compressible_static(app: Flask) -> None:
     app.view_functions["static"] = static
 
 
+def _production_checks(app: Flask) -> None:
+    """Refuse to serve production with a weak SECRET_KEY or without PUBLIC_BASE_URL; warn about unshared limits."""
+    if not app.config.get("PRODUCTION"):
+        return
+    problems = production_problems(app.config)
+    if problems:
+        raise RuntimeError("refusing to start in production:\n- " + "\n- ".join(problems))
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+        logging.getLogger("portal").warning(
+            "login throttling keeps its counters in each worker's memory (RATELIMIT_STORAGE_URI=memory://): "
+            "with several gunicorn workers an attacker gets the limit once per worker; set REDIS_URL")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from X-Forwarded-For/-Proto.
+
+    Off by default: without a proxy those headers come from the client and must not be believed. The host
+    is never taken from X-Forwarded-Host (links use PUBLIC_BASE_URL in production).
+    """
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,  # type: ignore[method-assign]
+                                x_prefix=0)
+
+
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Application factory: `gunicorn 'portal:create_app()'`."""
     app = Flask(
@@ -44,6 +70,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not configured")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _production_checks(app)
+    _trust_proxies(app)
 
     from portal.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, select_locale
 

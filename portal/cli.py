@@ -10,6 +10,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from portal.backup_cli import register_backup_cli
+from portal.sync.cli import sync_group
+from portal.users_cli import users_group
+
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(db_group)
@@ -17,12 +21,12 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(pdf_command)
     app.cli.add_command(changes_group)
+    app.cli.add_command(users_group)
     from portal.bench import bench_group
 
     app.cli.add_command(bench_group)
-    from portal.sync.cli import sync_group
-
     app.cli.add_command(sync_group)
+    register_backup_cli(app)  # backup, restore, pdf-cache
 
 
 def main() -> None:

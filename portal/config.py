@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
+import re
 import secrets
+from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE", ROOT / "instance"))
@@ -26,12 +32,20 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL", "")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # per account (e-mail)
+    # Per client address, failed attempts only: an office behind one NAT address still signs in.
+    LOGIN_CLIENT_RATE_LIMIT = os.environ.get("LOGIN_CLIENT_RATE_LIMIT", "30 per minute")
+    # Reverse proxies in front of the portal that set X-Forwarded-For/-Proto (Werkzeug ProxyFix); 0 = none.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    PRODUCTION = False  # production start-up checks, HSTS
+    HSTS_SECONDS = 0  # Strict-Transport-Security max-age; 0 sends no header
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Each remember-me cookie names one device session (ended on logout); a month, not Flask-Login's year.
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=30)
     WTF_CSRF_TIME_LIMIT = None  # tied to the session; a long questionnaire must not expire mid-way
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
@@ -46,9 +60,16 @@ class Config:
     SMTP_HOST = os.environ.get("SMTP_HOST", "")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
     MAIL_FROM = os.environ.get("MAIL_FROM", "portal@localhost")
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Base of links printed on PDFs, QR codes and e-mails; required in production. Empty in development:
+    # the address of the current request is used (see public_base_url()).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
     # Fixed "today" for demos and tests (YYYY-MM-DD); empty means the real date.
     PORTAL_TODAY = os.environ.get("PORTAL_TODAY", "")
+    # `portal pdf-cache clean` caps the re-renderable PDF cache (never the PDFs frozen by submissions).
+    PDF_CACHE_MAX_MB = int(os.environ.get("PDF_CACHE_MAX_MB", "1024"))
+    PDF_CACHE_MAX_DAYS = int(os.environ.get("PDF_CACHE_MAX_DAYS", "90"))
+    # Supporting documents one enterprise may store in total, over all its applications; 0 = no limit.
+    UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", "200"))
 
     @property
     def SECRET_KEY(self) -> str:  # noqa: N802 - Flask config name
@@ -60,6 +81,8 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
+    PRODUCTION = True
+    HSTS_SECONDS = 31536000  # one year, with includeSubDomains
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
 
@@ -77,6 +100,7 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"  # the throttle itself is tested with its own limit
+    LOGIN_CLIENT_RATE_LIMIT = "1000 per minute"
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}
@@ -84,3 +108,61 @@ CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "te
 
 def config_from_env() -> Config:
     return CONFIGS[os.environ.get("PORTAL_ENV", "development")]()
+
+
+_PLACEHOLDER_KEYS = ("changeme", "change-me", "change_me", "not-for-production", "secret-key", "secret_key",
+                     "your-secret", "example", "password")
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak to sign production sessions, or None when it will do.
+
+    `secrets.token_hex(32)` (64 characters) or `token_urlsafe(32)` (43) pass; short keys, keys of a few
+    repeated characters or a repeated pattern and the usual placeholders do not.
+    """
+    if len(key) < 32:
+        return f"SECRET_KEY has {len(key)} characters; at least 32 are required"
+    if len(set(key)) < 10:
+        return "SECRET_KEY uses fewer than 10 distinct characters"
+    bits = -sum(c * math.log2(c / len(key)) for c in Counter(key).values())
+    if bits < 80:  # a random 32-character hex key estimates at about 110 (rarely under 95)
+        return f"SECRET_KEY carries about {bits:.0f} bits of entropy by character frequency; at least 80 are required"
+    if any(key == (key[:period] * len(key))[:len(key)] for period in range(1, len(key) // 2 + 1)):
+        return "SECRET_KEY is a short pattern repeated"
+    lowered = key.lower()
+    if any(word in lowered for word in _PLACEHOLDER_KEYS):
+        return "SECRET_KEY looks like a placeholder"
+    return None
+
+
+def production_problems(config: Mapping[str, Any]) -> list[str]:
+    """Settings a production start refuses (create_app raises RuntimeError listing them)."""
+    problems = []
+    reason = weak_secret_key(str(config.get("SECRET_KEY") or ""))
+    if reason:
+        problems.append(f"{reason} (generate one: python3 -c 'import secrets; print(secrets.token_hex(32))')")
+    base = str(config.get("PUBLIC_BASE_URL") or "")
+    if not base:
+        problems.append("PUBLIC_BASE_URL must be set (e.g. https://portal.example.cn): it is printed and "
+                        "QR-encoded on every PDF")
+    elif not re.match(r"^https://[^\s/\"'<>\\]+(/[^\s\"'<>\\]*)?$", base):
+        problems.append(f"PUBLIC_BASE_URL must be an https:// address, not {base!r}")
+    return problems
+
+
+LOCAL_BASE_URL = "http://127.0.0.1:5000"  # development, outside any request (e.g. a command)
+
+
+def public_base_url(fallback: str = "") -> str:
+    """PUBLIC_BASE_URL without its trailing slash; when unset (development), the current request's address.
+
+    Call it inside the request and pass the result on: PDF rendering and e-mail may run outside it.
+    """
+    from flask import current_app, has_app_context, has_request_context, request
+
+    configured = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+    if configured:
+        return str(configured).rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return fallback.rstrip("/")

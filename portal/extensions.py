@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_htmx import HTMX
@@ -21,6 +21,21 @@ babel = Babel()
 compress = Compress()  # phones on slow links: text responses and static files go out compressed
 
 
+def login_account_key() -> str:
+    """Throttle key for sign-in attempts on one account, wherever they come from."""
+    return "login-account:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def login_client_key() -> str:
+    """Throttle key for sign-in attempts from one client address (the proxy's client with TRUSTED_PROXIES)."""
+    return "login-client:" + get_remote_address()
+
+
+def failed_login(response: Response) -> bool:
+    """Count refused sign-ins against the client address; a successful one (a redirect) costs nothing."""
+    return response.status_code >= 400
+
+
 def select_locale() -> str:
     """Chinese first; Korean or English when the user chose it (cookie) or the browser asks."""
     chosen = request.cookies.get("lang")
@@ -29,4 +44,5 @@ def select_locale() -> str:
     return request.accept_languages.best_match(["zh", "ko", "en"]) or "zh"
 
 
-__all__ = ["babel", "compress", "csrf", "db", "htmx", "limiter", "login_manager", "select_locale"]
+__all__ = ["babel", "compress", "csrf", "db", "failed_login", "htmx", "limiter", "login_account_key",
+           "login_client_key", "login_manager", "select_locale"]

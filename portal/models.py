@@ -36,6 +36,8 @@ class User(SQLModel, table=True):
     service_unit_id: str | None = Field(default=None, max_length=64, index=True)
     is_active: bool = Field(default=True)
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Set when the user opened the link mailed to this address; enterprise staff may submit only then.
+    email_verified_at: dt.datetime | None = None
 
     # Flask-Login protocol
     @property
@@ -47,12 +49,17 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # "<id>:<device secret>" once signed in on a device (services/accounts.py); a bare id loads no one.
+        return getattr(self, "_device_login", None) or str(self.id)
 
 
 class Invitation(SQLModel, table=True):
+    """An invitation link: a colleague to an enterprise, or (from an administrator) a reviewer for a unit."""
+
     id: int | None = Field(default=None, primary_key=True)
-    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    role: str = Field(default="enterprise", max_length=20)
+    service_unit_id: str | None = Field(default=None, max_length=64)
     email: str = Field(max_length=254)
     token_hash: str = Field(max_length=64, unique=True)
     invited_by: int = Field(foreign_key="user.id")
@@ -244,3 +251,18 @@ class HandoffCode(SQLModel, table=True):
     expires_at: dt.datetime
     approved_at: dt.datetime | None = None
     consumed_at: dt.datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """One signed-in device: the browser session and its remember-me cookie both name it, so ending it
+    (sign out, password change, disabling, "sign out everywhere", the account page) ends both."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    user_agent: str = Field(default="", max_length=200)
+    ip: str = Field(default="", max_length=64)
+    ended_at: dt.datetime | None = None
+    ended_reason: str = Field(default="", max_length=32)

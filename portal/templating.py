@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
@@ -100,13 +100,38 @@ def register(app: Flask) -> None:
                 "current_user": current_user, "lang": request.cookies.get("lang", "zh"),
                 "kind_label": MEASURE_KINDS.get, "no_materials_note": NO_MATERIALS_NOTE}
 
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-        )
-        return response
+    app.after_request(security_headers)
+
+
+# One small middleware rather than Flask-Talisman: the portal needs six headers and one cache rule that
+# depends on who is signed in; Talisman would add HTTPS redirects (TLS ends at the reverse proxy here),
+# nonce machinery the strict CSP does not need, and its own defaults to audit and keep in step.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+# Served to everyone alike and safe to cache even for a signed-in user.
+_SHARED_ENDPOINTS = frozenset({"static", "public.service_worker"})
+
+
+def _signed_in() -> bool:
+    """Whether this response went to a signed-in user, without a database query of its own."""
+    user = g.get("_login_user")  # Flask-Login's loaded user, when the request asked for it
+    if user is not None:
+        return bool(user.is_authenticated)
+    return "_user_id" in session
+
+
+def security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    hsts = int(current_app.config.get("HSTS_SECONDS") or 0)
+    if hsts > 0:
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+    # Nothing personal may be kept by a shared office computer, its back-forward cache or a proxy:
+    # every answer to a signed-in user (pages, fragments, JSON, files) and every file download.
+    download = response.headers.get("Content-Disposition", "").lower().startswith("attachment")
+    personal = download or (request.endpoint not in _SHARED_ENDPOINTS and _signed_in())
+    if personal and "no-store" not in (response.headers.get("Cache-Control") or ""):
+        response.headers["Cache-Control"] = "no-store"
+    return response

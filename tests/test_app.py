@@ -29,7 +29,8 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch: pytest.Monk
 
 
 def test_production_cookies_are_secure(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("SECRET_KEY", "0f3c9a4be21d7785c6e0a9b1d4f27c83e5a6b9d0c1f2e3a4b5c6d7e8f9a0b1c2")
+    monkeypatch.setattr(ProductionConfig, "PUBLIC_BASE_URL", "https://portal.example.cn")
     app = create_app(ProductionConfig())
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

@@ -1,4 +1,10 @@
-"""Server-side validation of profile answers (form values and JSON alike)."""
+"""Server-side validation of profile answers (form values and JSON alike).
+
+Two readings of the same rules. A form posts strings ("12.5", "yes", "" for no answer), so form values
+are read leniently. JSON (`strict=True`, the API's profiles) must already have the type and shape that
+`GET /api/v1/profile-schema` publishes: the schema is built from the constants below, so what the
+schema accepts the validator accepts, and what it rejects the validator rejects.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +18,120 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
-PHONE_RE = re.compile(r"^\+?[0-9][0-9\-\s]{5,18}[0-9]$")
+# The patterns are written for both Python `re` and ECMA-262 (JSON Schema): ASCII classes, explicit spaces.
+# GB 32100-2015: 8 digits (authority, type, region), 9 characters of the organisation code, a check character.
+CREDIT_CODE_PATTERN = "^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"
+CREDIT_CODE_FORMAT = "x-credit-code"  # the check character cannot be written as a pattern; described instead
+PHONE_PATTERN = r"^\+?[0-9][0-9\- ]{5,18}[0-9]$"
+# Text answers end up on printed forms: no control characters (tab and line breaks are white space, folded).
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PHONE_RE = re.compile(PHONE_PATTERN)
+_TEXT_RE = re.compile("^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+_DATE_RE = re.compile(DATE_PATTERN)
+MIN_NUMBER = 0
 MAX_NUMBER = 1e9  # 万元: far beyond any enterprise; guards against absurd input
+EARLIEST_DATE = dt.date(1980, 1, 1)
 DATES_FIELD = "milestone_dates"  # {milestone code: ISO date}, stored beside `milestones`
+MAX_NAME_SHOWN = 64  # an unknown key is echoed back shortened, so an error never outgrows the request
+
+# A form typed with a Chinese input method may send full-width digits; JSON numbers are numbers.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．－", "0123456789.-")
+_NUMBER_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,4})?")
+_MAX_NUMBER_TEXT = 40  # digits beyond this are no amount in 万元; refused before any conversion
 
 
 class AnswerError(ValueError):
     """A value that cannot be stored; the message is shown beside the field."""
 
 
-def clean_value(name: str, raw: Any, today: dt.date | None = None) -> Any:
-    """Validate and normalise one answer. Returns None for "no answer" (clears it)."""
+def shown_name(name: str) -> str:
+    return name if len(name) <= MAX_NAME_SHOWN else name[:MAX_NAME_SHOWN] + "…"
+
+
+def clean_value(name: str, raw: Any, today: dt.date | None = None, *, strict: bool = False) -> Any:
+    """Validate and normalise one answer. Returns None for "no answer" (clears it).
+
+    strict: the value came as JSON and must match the published schema exactly (no null, no strings for
+    numbers or yes/no, no duplicates); otherwise form strings are accepted and read.
+    """
     if name == DATES_FIELD:
+        if strict:
+            _strict_dates(raw)
         return _clean_dates(raw, today or dt.date.today())
     f = FIELDS_BY_NAME.get(name)
     if f is None:
-        raise AnswerError(f"未知的问题：{name}")
+        raise AnswerError(f"未知的问题：{shown_name(name)}")
+    if strict:
+        _STRICT[f.kind](f, raw)
     return _CLEANERS[f.kind](f, raw)
 
 
+# -- strict (JSON) shape checks: exactly what profile_json_schema() states ---------------------------------
+def _no_null(f: Field, raw: Any) -> None:
+    if raw is None:
+        raise AnswerError(f"“{f.zh}”不能为 null；不作答请省略该字段。")
+
+
+def _strict_text(f: Field, raw: Any) -> None:
+    _no_null(f, raw)
+    if not isinstance(raw, str):
+        raise AnswerError(f"{f.zh}应为文字。")
+    if len(raw) > f.max_length:
+        raise AnswerError(f"{f.zh}不能超过 {f.max_length} 个字符。")
+    if f.name == "credit_code" and not re.search(CREDIT_CODE_PATTERN, raw):
+        raise AnswerError("统一社会信用代码应为 18 位：前 8 位数字，后 10 位为数字或大写字母（不含 I、O、Z、S、V）。")
+    if f.name == "contact_phone" and not PHONE_RE.search(raw):
+        raise AnswerError("联系电话格式不正确：请填写手机号或带区号的固定电话。")
+
+
+def _strict_choice(f: Field, raw: Any) -> None:
+    _no_null(f, raw)
+    if not isinstance(raw, str) or raw not in f.option_codes():
+        raise AnswerError(f"“{f.zh}”的选项无效。")
+
+
+def _strict_multi(f: Field, raw: Any) -> None:
+    _no_null(f, raw)
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+        raise AnswerError(f"“{f.zh}”应为选项代码的列表。")
+    if len(set(raw)) != len(raw):
+        raise AnswerError(f"“{f.zh}”包含重复的选项。")
+
+
+def _strict_number(f: Field, raw: Any) -> None:
+    _no_null(f, raw)
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise AnswerError(f"{f.zh}应为数字（JSON 数值，单位：{f.unit_zh}），不能是文字。")
+
+
+def _strict_bool(f: Field, raw: Any) -> None:
+    _no_null(f, raw)
+    if not isinstance(raw, bool):
+        raise AnswerError(f"“{f.zh}”应为 true 或 false。")
+
+
+def _strict_dates(raw: Any) -> None:
+    if raw is None:
+        raise AnswerError("里程碑日期不能为 null；不作答请省略该字段。")
+    if not isinstance(raw, dict):
+        raise AnswerError("里程碑日期应为对象 {里程碑代码: 日期}。")
+    if any(parse_date(v) is None for v in raw.values()):  # no null or "" either: omit the milestone instead
+        raise AnswerError("日期格式应为 年-月-日，例如 2025-03-01。")
+
+
+_STRICT = {"text": _strict_text, "choice": _strict_choice, "multi": _strict_multi, "number": _strict_number,
+           "bool": _strict_bool}
+
+
+# -- reading and normalising (form and JSON) ---------------------------------------------------------------
 def _text(f: Field, raw: Any) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str):
         raise AnswerError(f"{f.zh}应为文字。")
+    if not _TEXT_RE.match(raw):
+        raise AnswerError(f"{f.zh}含有不可见的控制字符，请删除后重试。")
     value = " ".join(raw.split())
     if not value:
         return None
@@ -47,7 +143,7 @@ def _text(f: Field, raw: Any) -> str | None:
             value = uscc.validate(value)
         except StdnumError as exc:
             raise AnswerError("统一社会信用代码无效：应为 18 位，且校验位正确（请对照营业执照）。") from exc
-    if f.name == "contact_phone" and not PHONE_RE.match(value):
+    if f.name == "contact_phone" and not PHONE_RE.search(value):
         raise AnswerError("联系电话格式不正确：请填写手机号或带区号的固定电话。")
     return value
 
@@ -55,9 +151,9 @@ def _text(f: Field, raw: Any) -> str | None:
 def _choice(f: Field, raw: Any) -> str | None:
     if raw in (None, ""):
         return None
-    if raw not in f.option_codes():
+    if not isinstance(raw, str) or raw not in f.option_codes():
         raise AnswerError(f"“{f.zh}”的选项无效。")
-    return str(raw)
+    return raw
 
 
 def _multi(f: Field, raw: Any) -> list[str] | None:
@@ -68,8 +164,7 @@ def _multi(f: Field, raw: Any) -> list[str] | None:
     if not isinstance(raw, list | tuple):
         raise AnswerError(f"“{f.zh}”应为选项列表。")
     codes = f.option_codes()
-    bad = [v for v in raw if v not in codes]
-    if bad:
+    if any(not isinstance(v, str) or v not in codes for v in raw):
         raise AnswerError(f"“{f.zh}”包含无效选项。")
     return [c for c in codes if c in raw]  # canonical order, no duplicates
 
@@ -80,14 +175,17 @@ def _number(f: Field, raw: Any) -> float | None:
     if isinstance(raw, bool):
         raise AnswerError(f"{f.zh}应为数字。")
     if isinstance(raw, str):
-        text = raw.strip().replace(",", "").replace("，", "")
-        try:
-            raw = float(text)
-        except ValueError as exc:
-            raise AnswerError(f"{f.zh}应为数字（单位：{f.unit_zh}）。") from exc
-    if not isinstance(raw, int | float) or math.isnan(raw) or math.isinf(raw):
+        # Decimals (with an exponent) only: float() would also read "1_000", "inf" and Arabic-Indic digits.
+        text = raw.strip().translate(_FULL_WIDTH).replace(",", "").replace("，", "")
+        if not _NUMBER_TEXT.fullmatch(text):
+            raise AnswerError(f"{f.zh}应为数字（单位：{f.unit_zh}），例如 1250 或 1250.5。")
+        if len(text) > _MAX_NUMBER_TEXT:
+            raise AnswerError(f"{f.zh}数值过大，请确认单位为{f.unit_zh}。")
+        raw = float(text)
+    if not isinstance(raw, int | float) or (isinstance(raw, float) and math.isnan(raw)):
         raise AnswerError(f"{f.zh}应为数字。")
-    if raw < 0:
+    # Compared before any conversion: a 400-digit JSON integer does not fit a float (OverflowError).
+    if raw < MIN_NUMBER:
         raise AnswerError(f"{f.zh}不能为负数。")
     if raw > MAX_NUMBER:
         raise AnswerError(f"{f.zh}数值过大，请确认单位为{f.unit_zh}。")
@@ -106,6 +204,16 @@ def _bool(f: Field, raw: Any) -> bool | None:
     raise AnswerError(f"请就“{f.zh}”选择“是”或“否”。")
 
 
+def parse_date(value: Any) -> dt.date | None:
+    """YYYY-MM-DD only: date.fromisoformat also reads "20200101" and week dates, which the schema does not."""
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _clean_dates(raw: Any, today: dt.date) -> dict[str, str] | None:
     if raw is None:
         return None
@@ -118,13 +226,12 @@ def _clean_dates(raw: Any, today: dt.date) -> dict[str, str] | None:
             raise AnswerError("里程碑日期对应的选项无效。")
         if value in (None, ""):
             continue
-        try:
-            day = dt.date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise AnswerError("日期格式应为 年-月-日，例如 2025-03-01。") from exc
+        day = parse_date(value)
+        if day is None:
+            raise AnswerError("日期格式应为 年-月-日，例如 2025-03-01。")
         if day > today:
             raise AnswerError("取得日期不能晚于今天。")
-        if day.year < 1980:
+        if day < EARLIEST_DATE:
             raise AnswerError("取得日期过早，请检查。")
         out[code] = day.isoformat()
     return out or None
@@ -133,18 +240,20 @@ def _clean_dates(raw: Any, today: dt.date) -> dict[str, str] | None:
 _CLEANERS = {"text": _text, "choice": _choice, "multi": _multi, "number": _number, "bool": _bool}
 
 
-def validate_profile(data: Any, today: dt.date | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
-    """Validate a whole profile (JSON API). Returns (clean profile, problems)."""
+def validate_profile(data: Any, today: dt.date | None = None, *, strict: bool = True
+                     ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Validate a whole profile (JSON: strict by default). Returns (clean profile, problems)."""
     if not isinstance(data, dict):
         return {}, [{"field": "", "message": "profile 应为 JSON 对象。"}]
     clean: dict[str, Any] = {}
     problems = []
     for name, raw in data.items():
         if name not in FIELDS_BY_NAME and name != DATES_FIELD:
-            problems.append({"field": name, "message": f"未知字段：{name}"})
+            shown = shown_name(name)
+            problems.append({"field": shown, "message": f"未知字段：{shown}"})
             continue
         try:
-            value = clean_value(name, raw, today)
+            value = clean_value(name, raw, today, strict=strict)
         except AnswerError as exc:
             problems.append({"field": name, "message": str(exc)})
             continue

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 
-from sqlmodel import Session, func, select
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import Enterprise, Invitation, User, utcnow
+from portal.models import Enterprise, Invitation, User, UserSession, utcnow
 from portal.services import audit
+from portal.services.notifications import Mail, send_mail
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
@@ -22,12 +27,124 @@ _DUMMY_HASH = generate_password_hash("dummy-password-for-timing")
 class AccountError(ValueError):
     """A user-facing problem with account data (message is shown as is)."""
 
+    status = 422
+
+
+class EmailTaken(AccountError):
+    """The e-mail already has an account. Public pages must answer as if it had not (no account probing)."""
+
+
+class LinkRefused(AccountError):
+    """An invitation or verification link that cannot be used (expired, already an account, ...)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+STAFF_ROLES = ("reviewer", "admin")
+INVITATION_VALID = dt.timedelta(days=7)
+VERIFY_EMAIL_VALID = dt.timedelta(days=3)
+VERIFY_EMAIL_SALT = "portal.verify-email"
+
+
+# -- signed-in devices ----------------------------------------------------------------------
+# Flask-Login stores `User.get_id()` in the session cookie and signs it into the remember-me cookie.
+# We make that id "<user id>:<device secret>", and only the secret's SHA-256 is stored (UserSession):
+# ending the device row ends both cookies, wherever they were copied to.
+SESSION_IDLE_LIMIT = dt.timedelta(days=30)
+SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
+DEVICE_LOGIN = "_device_login"  # instance attributes set on a User loaded for a device
+DEVICE_SESSION_ID = "_device_session_id"
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def start_session(session: Session, user: User, user_agent: str = "", ip: str = "") -> str:
+    """A new signed-in device for `user`; returns the id Flask-Login will store ("<id>:<secret>")."""
+    secret = secrets.token_urlsafe(32)
+    row = UserSession(user_id=user.id, secret_hash=_token_hash(secret), user_agent=(user_agent or "")[:200],
+                      ip=(ip or "")[:64])
+    session.add(row)
+    session.flush()
+    audit.record(session, user.id, "session.start", "usersession", row.id, after={"ip": row.ip})
+    session.commit()
+    login_id = f"{user.id}:{secret}"
+    object.__setattr__(user, DEVICE_LOGIN, login_id)  # not a column: what get_id() hands to Flask-Login
+    object.__setattr__(user, DEVICE_SESSION_ID, row.id)
+    return login_id
+
+
+def load_session_user(login_id: str) -> User | None:
+    """Flask-Login user loader: the user behind a live device session, or None (signed out)."""
+    user_part, _, secret = (login_id or "").partition(":")
+    if not re.fullmatch(r"[0-9]{1,18}", user_part) or not secret or len(secret) > 100:
+        return None  # includes ids from before device sessions: sign in again
+    session = db.session
+    row = session.exec(select(UserSession).where(UserSession.secret_hash == _token_hash(secret))).first()
+    if row is None or row.ended_at is not None or row.user_id != int(user_part):
+        return None
+    now = utcnow()
+    if now - _aware(row.last_seen_at) > SESSION_IDLE_LIMIT:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if now - _aware(row.last_seen_at) > SESSION_TOUCH_EVERY:
+        # Loading the user comes before the request's own work, so this commit carries nothing else.
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
+    object.__setattr__(user, DEVICE_LOGIN, login_id)
+    object.__setattr__(user, DEVICE_SESSION_ID, row.id)
+    return user
+
+
+def current_session_id(user: User) -> int | None:
+    return getattr(user, DEVICE_SESSION_ID, None)
+
+
+def active_sessions(session: Session, user_id: int) -> list[UserSession]:
+    cutoff = utcnow() - SESSION_IDLE_LIMIT
+    query = select(UserSession).where(UserSession.user_id == user_id, col(UserSession.ended_at).is_(None),
+                                      col(UserSession.last_seen_at) > cutoff)
+    return list(session.exec(query.order_by(col(UserSession.last_seen_at).desc())))
+
+
+def end_session(session: Session, user: User, session_id: int, reason: str) -> bool:
+    """End one of the user's devices; False if it was not theirs or already ended."""
+    row = session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id or row.ended_at is not None:
+        return False
+    row.ended_at, row.ended_reason = utcnow(), reason[:32]
+    session.add(row)
+    audit.record(session, user.id, "session.end", "usersession", row.id, after={"reason": reason})
+    session.commit()
+    return True
+
+
+def end_sessions(session: Session, user: User, reason: str, keep: int | None = None,
+                 actor_id: int | None = None) -> int:
+    """End every device of `user` (but `keep`): after a password change, disabling, "sign out everywhere"."""
+    query = select(UserSession).where(UserSession.user_id == user.id, col(UserSession.ended_at).is_(None))
+    ended = 0
+    now = utcnow()
+    for row in session.exec(query):
+        if row.id == keep:
+            continue
+        row.ended_at, row.ended_reason = now, reason[:32]
+        session.add(row)
+        ended += 1
+    audit.record(session, actor_id if actor_id is not None else user.id, "session.end_all", "user", user.id,
+                 after={"reason": reason, "ended": ended, "kept": keep})
+    session.commit()
+    return ended
+
 
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    return load_session_user(user_id)
 
 
 def hash_password(password: str) -> str:
@@ -50,7 +167,10 @@ def normalise_email(email: str) -> str:
 
 
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.exec(select(User).where(User.email == email.strip().lower())).first()
+    email = (email or "").strip().lower()
+    if len(email) > 254 or any(ord(c) < 0x20 for c in email):
+        return None  # no stored address looks like this, and PostgreSQL refuses NUL in text outright
+    return session.exec(select(User).where(User.email == email)).first()
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -61,7 +181,13 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
-def register_enterprise(session: Session, enterprise_name: str, name: str, email: str, password: str) -> User:
+def register_enterprise(session: Session, enterprise_name: str, name: str, email: str, password: str,
+                        verified: bool = False) -> User:
+    """A new enterprise and its first staff member; unverified unless `verified` (tests, demo data).
+
+    Raises EmailTaken (after the same password hashing a new account costs, so timing tells nothing)
+    when the address already has an account.
+    """
     enterprise_name, name = enterprise_name.strip(), name.strip()
     if not enterprise_name or len(enterprise_name) > 200:
         raise AccountError("请填写企业名称（200 字以内）。")
@@ -69,15 +195,20 @@ def register_enterprise(session: Session, enterprise_name: str, name: str, email
         raise AccountError("请填写您的姓名（100 字以内）。")
     email = normalise_email(email)
     validate_password(password)
+    password_hash = hash_password(password)
     if find_by_email(session, email):
-        raise AccountError("该邮箱已注册，请直接登录。")
+        raise EmailTaken("该邮箱已注册，请直接登录。")
     enterprise = Enterprise(name=enterprise_name)
     session.add(enterprise)
     session.flush()
-    user = User(email=email, name=name, password_hash=hash_password(password), role="enterprise",
-                enterprise_id=enterprise.id)
+    user = User(email=email, name=name, password_hash=password_hash, role="enterprise",
+                enterprise_id=enterprise.id, email_verified_at=utcnow() if verified else None)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same address registered a moment ago by a concurrent request
+        session.rollback()
+        raise EmailTaken("该邮箱已注册，请直接登录。") from exc
     audit.record(session, user.id, "account.register", "user", user.id, after={"email": email, "role": "enterprise"})
     session.commit()
     return user
@@ -90,8 +221,9 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
     validate_password(password)
     if find_by_email(session, email):
         raise AccountError("该邮箱已注册。")
+    # Created by an administrator or the command line, who vouch for the address: verified at once.
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
-                enterprise_id=enterprise_id, service_unit_id=service_unit_id)
+                enterprise_id=enterprise_id, service_unit_id=service_unit_id, email_verified_at=utcnow())
     session.add(user)
     session.flush()
     audit.record(session, actor_id, "account.create", "user", user.id,
@@ -108,6 +240,8 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     session.add(user)
     audit.record(session, user.id, "account.password", "user", user.id)
     session.commit()
+    # Whoever else knew the old password is signed out everywhere else, remember-me cookies included.
+    end_sessions(session, user, "password_changed", keep=current_session_id(user))
 
 
 def _token_hash(token: str) -> str:
@@ -115,14 +249,38 @@ def _token_hash(token: str) -> str:
 
 
 def invite_colleague(session: Session, inviter: User, email: str) -> str:
-    """Create an invitation; returns the one-time token (only its hash is stored)."""
+    """Create an invitation; returns the one-time token (only its hash is stored).
+
+    An address that already has an account is invited all the same, so the inviter cannot tell the two
+    apart; such an invitation is refused when opened (the owner is told to sign in) and adds no account.
+    """
     email = normalise_email(email)
-    if find_by_email(session, email):
-        raise AccountError("该邮箱已有账号。")
     token = secrets.token_urlsafe(24)
     session.add(Invitation(enterprise_id=inviter.enterprise_id, email=email, token_hash=_token_hash(token),
                            invited_by=inviter.id))
     audit.record(session, inviter.id, "account.invite", "enterprise", inviter.enterprise_id, after={"email": email})
+    session.commit()
+    return token
+
+
+def invite_staff(session: Session, inviter: User, email: str, role: str, unit_id: str | None,
+                 enterprise_id: int | None = None, *, via: str = "admin") -> str:
+    """An administrator (or `portal users create --invite`) invites someone to a role; returns the token.
+
+    Administrators see every account, so an address that already has one is refused outright.
+    From the command line (`via="cli"`) the audit names no actor: nobody signed in; the invitation names
+    the first administrator as its sender, since an invitation lives only while its sender is active.
+    """
+    email = normalise_email(email)
+    check_assignment(role, unit_id, enterprise_id, session)
+    if find_by_email(session, email):
+        raise EmailTaken("该邮箱已有账号；如需调整其角色或单位，请使用命令 portal users role。")
+    token = secrets.token_urlsafe(24)
+    session.add(Invitation(role=role, service_unit_id=unit_id, enterprise_id=enterprise_id, email=email,
+                           token_hash=_token_hash(token), invited_by=inviter.id))
+    audit.record(session, None if via == "cli" else inviter.id, "account.invite_staff", "user", email,
+                 after={"email": email, "role": role, "service_unit_id": unit_id, "enterprise_id": enterprise_id,
+                        "via": via})
     session.commit()
     return token
 
@@ -132,22 +290,170 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     return inv if inv is not None and inv.accepted_at is None else None
 
 
+def invitation_expires_at(inv: Invitation) -> dt.datetime:
+    return _aware(inv.created_at) + INVITATION_VALID
+
+
+def invitation_problem(session: Session, inv: Invitation) -> LinkRefused | None:
+    """Why an (unused) invitation cannot be accepted, or None when it can."""
+    if utcnow() >= invitation_expires_at(inv):
+        return LinkRefused("该邀请已超过 7 天有效期。请联系邀请您的同事或管理员重新发送邀请。", 410)
+    inviter = session.get(User, inv.invited_by)
+    if inviter is None or not inviter.is_active:
+        return LinkRefused("发出该邀请的账号已停用，邀请随之失效。请联系管理员重新邀请。", 410)
+    if find_by_email(session, inv.email) is not None:
+        # A second invitation for the same address, or one sent to an existing account: never a second account.
+        return LinkRefused("该邮箱已有账号，无需再次加入。请直接登录；忘记密码请联系本企业同事或管理员。")
+    return None
+
+
 def accept_invitation(session: Session, token: str, name: str, password: str) -> User:
     inv = find_invitation(session, token)
     if inv is None:
         raise AccountError("邀请链接无效或已被使用。")
-    if not name.strip():
-        raise AccountError("请填写您的姓名。")
+    problem = invitation_problem(session, inv)
+    if problem:
+        raise problem
+    if not name.strip() or len(name.strip()) > 100:
+        raise AccountError("请填写您的姓名（100 字以内）。")
     validate_password(password)
-    user = User(email=inv.email, name=name.strip(), password_hash=hash_password(password), role="enterprise",
-                enterprise_id=inv.enterprise_id)
+    # The link reached this address, so the address is verified.
+    user = User(email=inv.email, name=name.strip(), password_hash=hash_password(password), role=inv.role,
+                enterprise_id=inv.enterprise_id, service_unit_id=inv.service_unit_id, email_verified_at=utcnow())
     inv.accepted_at = utcnow()
     session.add(user)
     session.add(inv)
-    session.flush()
-    audit.record(session, user.id, "account.accept_invite", "user", user.id, after={"email": inv.email})
+    try:
+        session.flush()
+    except IntegrityError as exc:  # two invitations for one address accepted at the same moment
+        session.rollback()
+        raise LinkRefused("该邮箱已有账号，无需再次加入。请直接登录。") from exc
+    audit.record(session, user.id, "account.accept_invite", "user", user.id,
+                 after={"email": inv.email, "role": inv.role, "service_unit_id": inv.service_unit_id})
     session.commit()
     return user
+
+
+# -- e-mail verification --------------------------------------------------------------------
+def _verify_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VERIFY_EMAIL_SALT)
+
+
+def needs_verification(user: User) -> bool:
+    """Enterprise staff must verify their address before submitting; staff accounts are vouched for."""
+    return user.role == "enterprise" and user.email_verified_at is None
+
+
+def email_token(user: User) -> str:
+    """A signed link token naming the user and the address it was sent to (nothing stored)."""
+    return _verify_serializer().dumps({"uid": user.id, "email": user.email})
+
+
+def user_for_email_token(session: Session, token: str) -> User:
+    """The user a verification token names; AccountError when expired, forged or no longer matching."""
+    try:
+        data = _verify_serializer().loads(token, max_age=int(VERIFY_EMAIL_VALID.total_seconds()))
+    except SignatureExpired as exc:
+        raise LinkRefused("验证链接已过期（3 天内有效）。请登录后重新发送验证邮件。", 410) from exc
+    except BadSignature as exc:
+        raise LinkRefused("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。", 400) from exc
+    user = session.get(User, data.get("uid")) if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
+    # A changed address makes older links useless: they proved another mailbox.
+    if user is None or not user.is_active or user.email != data.get("email"):
+        raise LinkRefused("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。", 400)
+    return user
+
+
+def verify_email(session: Session, token: str) -> User:
+    """Mark the address verified (idempotent: a second click changes nothing)."""
+    user = user_for_email_token(session, token)
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        session.add(user)
+        audit.record(session, user.id, "account.verify_email", "user", user.id, after={"email": user.email})
+        session.commit()
+    return user
+
+
+def mail_verification(user: User, link: str) -> None:
+    send_mail(Mail(user.email, "【吉林医药政策服务平台】请确认您的电子邮箱",
+                   f"{user.name}，您好：\n\n请打开以下链接确认您的电子邮箱（3 天内有效）：\n{link}\n\n"
+                   "确认之前，您可以填写问卷、查看匹配结果和下载 PDF，但还不能在线提交申请。\n"
+                   "如果您没有注册过本平台，请忽略本邮件。"))
+
+
+def mail_registration_attempt(email: str, login_link: str) -> None:
+    """Tell an account's owner that someone tried to register their address (instead of telling the visitor)."""
+    send_mail(Mail(email, "【吉林医药政策服务平台】有人尝试用您的邮箱注册",
+                   "有人刚刚尝试用此邮箱注册新的企业账号。此邮箱已有账号，因此没有创建新账号。\n\n"
+                   f"如果是您本人，请直接登录：{login_link}\n如果不是您，可以忽略本邮件，您的账号未受影响。"))
+
+
+def mail_invitation(email: str, link: str, what: str) -> None:
+    send_mail(Mail(email, "【吉林医药政策服务平台】邀请您加入",
+                   f"您受邀{what}。请在 7 天内打开以下链接设置密码（链接只能使用一次）：\n{link}\n\n"
+                   "如果您不认识邀请人，请忽略本邮件。"))
+
+
+# -- staff accounts (administrators, `portal users`) -----------------------------------------
+def check_assignment(role: str, unit_id: str | None, enterprise_id: int | None,
+                     session: Session | None = None) -> None:
+    """A role with what it needs: reviewers a known unit, enterprise staff an existing enterprise."""
+    from portal.policy.catalog import catalog
+
+    if role not in ("enterprise", *STAFF_ROLES):
+        raise AccountError(f"未知角色：{role}（可选 enterprise、reviewer、admin）。")
+    if role == "reviewer" and (not unit_id or unit_id not in catalog().units):
+        raise AccountError("审核员必须指定一个有效的受理单位。")
+    if role != "reviewer" and unit_id:
+        raise AccountError("只有审核员需要指定单位。")
+    if role == "enterprise" and (enterprise_id is None or (session is not None
+                                                             and session.get(Enterprise, enterprise_id) is None)):
+        raise AccountError("企业员工必须属于一个已有的企业（企业编号）。")
+    if role != "enterprise" and enterprise_id is not None:
+        raise AccountError("只有企业员工属于企业。")
+
+
+def staff(session: Session) -> list[User]:
+    query = select(User).where(col(User.role).in_(STAFF_ROLES))
+    return list(session.exec(query.order_by(User.role, User.service_unit_id, User.email)))
+
+
+def pending_staff_invitations(session: Session) -> list[Invitation]:
+    cutoff = utcnow() - INVITATION_VALID
+    query = select(Invitation).where(col(Invitation.role).in_(STAFF_ROLES), col(Invitation.accepted_at).is_(None),
+                                     col(Invitation.created_at) > cutoff)
+    return list(session.exec(query.order_by(col(Invitation.id).desc())))
+
+
+def set_active(session: Session, user: User, active: bool, actor_id: int | None, via: str = "admin") -> bool:
+    """Disable or re-enable an account; False when it already was. Disabling ends every signed-in device."""
+    if actor_id is not None and actor_id == user.id and not active:
+        raise AccountError("不能停用自己的账号。")
+    if user.is_active == active:
+        return False
+    user.is_active = active
+    session.add(user)
+    audit.record(session, actor_id, "account.enable" if active else "account.disable", "user", user.id,
+                 before={"is_active": not active}, after={"is_active": active, "via": via})
+    session.commit()
+    if not active:
+        end_sessions(session, user, "disabled", actor_id=actor_id)
+    return True
+
+
+def change_role(session: Session, user: User, role: str, unit_id: str | None, enterprise_id: int | None,
+                actor_id: int | None, via: str = "cli") -> None:
+    check_assignment(role, unit_id, enterprise_id, session)
+    before = {"role": user.role, "service_unit_id": user.service_unit_id, "enterprise_id": user.enterprise_id}
+    user.role, user.service_unit_id, user.enterprise_id = role, unit_id, enterprise_id
+    session.add(user)
+    audit.record(session, actor_id, "account.role", "user", user.id, before=before,
+                 after={"role": role, "service_unit_id": unit_id, "enterprise_id": enterprise_id, "via": via})
+    session.commit()
+    if before["role"] != role:
+        # What the devices were allowed to see changed with the role: sign in again.
+        end_sessions(session, user, "role_changed", actor_id=actor_id)
 
 
 def colleagues(session: Session, enterprise_id: int) -> list[User]:

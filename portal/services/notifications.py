@@ -89,7 +89,9 @@ def mark_read(session: Session, user_id: int, notification_id: int | None = None
 
 # -- e-mail ---------------------------------------------------------------------------------
 def _body(message: str, link: str) -> str:
-    base = current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/") if has_app_context() else ""
+    from portal.config import public_base_url
+
+    base = public_base_url()  # configured, else the request's address; outside a request a bare path
     url = f"{base}{link}" if link.startswith("/") else link
     lines = [message, ""]
     if url:

@@ -12,14 +12,17 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from portal.models import IssuedDocument, utcnow
+from portal.models import IssuedDocument, Submission, utcnow
 from portal.pdf.render import (
     PdfRequest,
     application_request,
@@ -85,6 +88,14 @@ def _cached_file(cache_dir: Path, doc: IssuedDocument) -> Path:
     return cache_dir / Path(doc.path).name if doc.path else cache_dir / f"{doc.kind}-{doc.short_code}.pdf"
 
 
+def _read_cached(cache_dir: Path, doc: IssuedDocument) -> bytes:
+    """The cached file's bytes, or b"" when it is gone (`portal pdf-cache clean` may delete it at any time)."""
+    try:
+        return _cached_file(cache_dir, doc).read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return b""
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pdf")
@@ -102,7 +113,7 @@ def _issue(session: Session, enterprise_id: int | None, request: PdfRequest,
     doc = _existing(session, enterprise_id, request)
     if doc is not None:
         path = _cached_file(cache_dir, doc)
-        data = path.read_bytes() if path.is_file() else b""
+        data = _read_cached(cache_dir, doc)
         if data and hashlib.sha256(data).hexdigest() == doc.sha256:
             return doc, data
         # File missing (new host, cleaned cache) or damaged: render again with the recorded code.
@@ -133,8 +144,18 @@ def _issue(session: Session, enterprise_id: int | None, request: PdfRequest,
         winner = _existing(session, enterprise_id, request)
         if winner is None:
             raise
-        return winner, _cached_file(cache_dir, winner).read_bytes()
+        return winner, _read_cached(cache_dir, winner) or _rerender(session, winner, request, cache_dir)
     return doc, pdf.data
+
+
+def _rerender(session: Session, doc: IssuedDocument, request: PdfRequest, cache_dir: Path) -> bytes:
+    """Render a recorded document again under its code (its cache file was cleaned up meanwhile)."""
+    pdf = render_request(request, short_code=doc.short_code)
+    path = cache_dir / f"{request.kind}-{doc.short_code}.pdf"
+    _write_atomically(path, pdf.data)
+    doc.sha256, doc.path = pdf.sha256, str(path)
+    session.add(doc)
+    return pdf.data
 
 
 def download(session: Session, write_session: Any, enterprise_id: int, profile: Mapping[str, Any],
@@ -156,7 +177,7 @@ def download(session: Session, write_session: Any, enterprise_id: int, profile: 
     name = filename_for(request)
     doc = _existing(session, enterprise_id, request)
     if doc is not None:
-        data = _cached_file(cache_dir, doc).read_bytes() if _cached_file(cache_dir, doc).is_file() else b""
+        data = _read_cached(cache_dir, doc)
         if data and hashlib.sha256(data).hexdigest() == doc.sha256:
             return doc, data, name
     code = doc.short_code if doc is not None else _free_code(session, request, enterprise_id)
@@ -173,7 +194,7 @@ def _record(session: Session, enterprise_id: int | None, request: PdfRequest, pd
     """Store an already rendered PDF and its verification row (or return the row a racer stored)."""
     existing = _existing(session, enterprise_id, request)
     if existing is not None and existing.short_code != pdf.short_code:
-        return existing, _cached_file(cache_dir, existing).read_bytes()
+        return existing, _read_cached(cache_dir, existing) or _rerender(session, existing, request, cache_dir)
     path = cache_dir / f"{request.kind}-{pdf.short_code}.pdf"
     _write_atomically(path, pdf.data)
     if existing is not None:  # re-rendered a missing or damaged cache file under its recorded code
@@ -186,3 +207,70 @@ def _record(session: Session, enterprise_id: int | None, request: PdfRequest, pd
     session.add(doc)
     session.flush()
     return doc, pdf.data
+
+
+# -- retention ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CacheCleanup:
+    deleted: int
+    freed_bytes: int
+    kept: int
+    kept_bytes: int
+    protected: int  # files a submission froze: never deleted, but counted in kept_bytes
+
+
+def clean_cache(session: Session, cache_dir: Path, frozen_dir: Path, *, max_bytes: int, max_age_days: int,
+                dry_run: bool = False) -> CacheCleanup:
+    """Delete cached PDFs oldest first: every one older than max_age_days, then more until the cache fits
+    max_bytes. Never the file of a document a submission froze. The IssuedDocument rows stay (the
+    verification page reads them) with their path cleared; a later download renders the file again.
+    """
+    cache_dir, frozen_dir = Path(cache_dir).resolve(), Path(frozen_dir).resolve()
+    if cache_dir == frozen_dir or frozen_dir in cache_dir.parents:
+        raise ValueError(f"PDF_CACHE_DIR ({cache_dir}) must not be inside the frozen applications folder")
+    if not cache_dir.is_dir():
+        return CacheCleanup(0, 0, 0, 0, 0)
+    frozen = session.exec(select(IssuedDocument.id, IssuedDocument.path, IssuedDocument.sha256, IssuedDocument.kind,
+                                 IssuedDocument.short_code)
+                           .join(Submission, col(Submission.document_id) == IssuedDocument.id)).all()
+    # A document being submitted right now is not protected yet; that is safe because the submission
+    # keeps its own copy from the bytes in memory (submissions._keep_copy), not from this file.
+    protected = {Path(p).name for _, p, _, _, _ in frozen if p}
+    protected |= {f"{sha}.pdf" for _, _, sha, _, _ in frozen if sha}
+    protected |= {f"{kind}-{code}.pdf" for _, _, _, kind, code in frozen}
+    now = time.time()
+    files = []
+    for path in cache_dir.iterdir():
+        if path.is_symlink() or not path.is_file() or path.suffix != ".pdf":
+            continue  # only our own PDFs, even if the folder is shared by mistake
+        stat = path.stat()
+        if path.name.startswith(".tmp-"):
+            if not dry_run and stat.st_mtime < now - 86400:
+                path.unlink(missing_ok=True)  # left by a render killed mid-write
+            continue
+        files.append((stat.st_mtime, path.name, stat.st_size))
+    files.sort()
+    total = sum(size for _, _, size in files)
+    cutoff = now - max_age_days * 86400
+    doomed: list[str] = []
+    freed = 0
+    for mtime, name, size in files:
+        if name in protected:
+            continue
+        if mtime < cutoff or total > max_bytes:
+            doomed.append(name)
+            total -= size
+            freed += size
+    if not dry_run:
+        for name in doomed:
+            (cache_dir / name).unlink(missing_ok=True)
+        frozen_ids = [doc_id for doc_id, _, _, _, _ in frozen]
+        for start in range(0, len(doomed), 200):
+            chunk = doomed[start:start + 200]
+            session.exec(update(IssuedDocument)
+                            .where(or_(*(col(IssuedDocument.path).endswith(f"/{n}", autoescape=True) for n in chunk)),
+                                   col(IssuedDocument.id).not_in(frozen_ids))
+                            .values(path=""))
+        session.commit()
+    n_protected = sum(1 for _, name, _ in files if name in protected)
+    return CacheCleanup(len(doomed), freed, len(files) - len(doomed), total, n_protected)

@@ -22,9 +22,9 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from portal.models import Enterprise, IssuedDocument, Submission, SubmissionEvent, User, utcnow
+from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User, utcnow
 from portal.policy.catalog import Measure, Unit, catalog
 from portal.policy.matching import evaluate
 from portal.services import attachments, audit, notifications
@@ -236,6 +236,25 @@ def _ensure_no_open(session: Session, enterprise_id: int, measure_id: str) -> No
                               "办结前不能重复提交。", 409, existing.id)
 
 
+def _check_quota(session: Session, enterprise_id: int, uploads: list[attachments.CheckedUpload], *,
+                 lock: bool = False) -> None:
+    """Refuse (413) uploads that would take the enterprise past UPLOAD_QUOTA_MB, before anything is stored."""
+    quota_mb = float(current_app.config.get("UPLOAD_QUOTA_MB") or 0) if has_app_context() else 0.0
+    adding = sum(u.size for u in uploads)
+    if quota_mb <= 0 or not adding:
+        return
+    if lock:  # two uploads to different applications of one enterprise must not both fit the last megabytes
+        session.exec(select(Enterprise).where(Enterprise.id == enterprise_id).with_for_update(key_share=True)).first()
+    quota = int(quota_mb * 1024 * 1024)
+    used = int(session.exec(select(func.coalesce(func.sum(Attachment.size), 0))
+                            .join(Submission, col(Submission.id) == Attachment.submission_id)
+                            .where(Submission.enterprise_id == enterprise_id)).one())
+    if used + adding > quota:
+        raise SubmissionError(f"超出本企业附件存储空间上限（{attachments.human_size(quota)}）：已使用 "
+                              f"{attachments.human_size(used)}，本次上传 {attachments.human_size(adding)}。"
+                              "请压缩文件后重试，或联系受理单位。", 413)
+
+
 def _locked(session: Session, submission_id: int) -> Submission:
     """Re-read the submission under a row lock so two people acting at once cannot both win."""
     query = (select(Submission).where(Submission.id == submission_id).with_for_update(key_share=True)
@@ -266,6 +285,7 @@ def _issue_pdf(session: Session, enterprise_id: int, profile: dict[str, Any], me
     if not pdf_service_available():
         log.warning("portal.services.pdfs is missing: submission of %s stored without its PDF", measure_id)
         return None
+    from portal.config import LOCAL_BASE_URL, public_base_url
     from portal.db import db
     from portal.pdf.errors import PdfError
     from portal.services import pdfs
@@ -273,7 +293,7 @@ def _issue_pdf(session: Session, enterprise_id: int, profile: dict[str, Any], me
     config = current_app.config
     try:
         document, data, _name = pdfs.download(session, db.standalone, enterprise_id, profile, measure_id, today,
-                                              config.get("PUBLIC_BASE_URL", ""), Path(config["PDF_CACHE_DIR"]))
+                                              public_base_url(LOCAL_BASE_URL), Path(config["PDF_CACHE_DIR"]))
     except PdfError as exc:
         raise SubmissionError(f"申请表 PDF 生成失败：{exc}", 503) from exc
     _keep_copy(document, data)
@@ -347,6 +367,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     unit = choose_unit(measure, unit_id, profile.get("sectors"))
     if len(uploads) > max_attachments:
         raise SubmissionError(f"每份申请最多上传 {max_attachments} 个附件。", 422)
+    _check_quota(session, enterprise_id, uploads)  # before the PDF too: nothing is issued or stored
     _ensure_no_open(session, enterprise_id, measure_id)  # before the (slow) PDF, so a refusal is quick
 
     document = _issue_pdf(session, enterprise_id, profile, measure_id, today)
@@ -358,6 +379,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     if (existing := _by_key(session, enterprise_id, idempotency_key)) is not None:
         return existing, False
     _ensure_no_open(session, enterprise_id, measure_id)
+    _check_quota(session, enterprise_id, uploads)  # again, under the enterprise lock
 
     at = now()
     snapshot = canonical_json(measure_snapshot(measure))
@@ -411,6 +433,7 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
     have = attachments.count_for(session, sub.id)
     if have + len(uploads) > max_attachments:
         raise SubmissionError(f"每份申请最多 {max_attachments} 个附件，已有 {have} 个。", 422)
+    _check_quota(session, sub.enterprise_id, uploads, lock=True)
     stored: list[str] = []
     at = now()
     try:
@@ -650,7 +673,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str]
     raw_age = (args.get("min_age") or "").strip()
     min_age = None
     if raw_age:
-        if raw_age.isdigit() and int(raw_age) <= AGE_MAX:
+        if re.fullmatch(r"[0-9]{1,4}", raw_age) and int(raw_age) <= AGE_MAX:
             min_age = int(raw_age)
         else:
             errors["min_age"] = f"等待天数须为 0 到 {AGE_MAX} 之间的整数。"

@@ -1,20 +1,37 @@
-"""The signed-in user's account: devices and personal API tokens (any role)."""
+"""The signed-in user's account: signed-in devices and personal API tokens (any role)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_login import current_user
+from flask_login import current_user, logout_user
 
 from portal.extensions import db
-from portal.services import tokens
+from portal.services import accounts, tokens
 from portal.templating import render
 from portal.views.access import access
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
+# Enough to recognise one's own devices; order matters (Edge and WeChat also say "Chrome"/"Safari").
+_BROWSERS = (("MicroMessenger", "微信"), ("Edg/", "Edge"), ("Firefox", "Firefox"), ("Chrome", "Chrome"),
+             ("Safari", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+@bp.app_template_filter("device_label")
+def device_label(user_agent: str | None) -> str:
+    """'Chrome · Android' from a User-Agent header; '未知设备' when it says nothing recognisable."""
+    ua = user_agent or ""
+    browser = next((name for key, name in _BROWSERS if key in ua), "")
+    system = next((name for key, name in _SYSTEMS if key in ua), "")
+    return " · ".join(p for p in (browser, system) if p) or "未知设备"
+
 
 def _page(new_token: str = "", error: str = "", status: int = 200):  # type: ignore[no-untyped-def]
     response = render("account/index.html", tokens=tokens.active_for(db.session, current_user.id),
+                      devices=accounts.active_sessions(db.session, current_user.id),
+                      this_device=accounts.current_session_id(current_user),
                       scopes=tokens.SCOPES, new_token=new_token, error=error, form=request.form, status=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: never from a cache
     return response
@@ -51,3 +68,28 @@ def revoke_token(token_id: int):
         return _page(error=str(exc), status=404)
     flash(f"已撤销令牌“{token.name}”。")
     return redirect(url_for("account.index"))
+
+
+@bp.post("/sessions/<int:session_id>/end")
+@access("login")
+def end_device(session_id: int):
+    """Sign out one device (its session and remember-me cookie stop working at once)."""
+    this_device = accounts.current_session_id(current_user)
+    if not accounts.end_session(db.session, current_user, session_id, "ended_by_user"):
+        return _page(error="该设备不存在或已退出。", status=404)
+    if session_id == this_device:
+        logout_user()
+        flash("已退出这台设备。")
+        return redirect(url_for("auth.login"))
+    flash("已让该设备退出登录。")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sessions/end-all")
+@access("login")
+def end_all_devices():
+    """Sign out everywhere, this device included (e.g. after losing a phone)."""
+    ended = accounts.end_sessions(db.session, current_user, "signed_out_everywhere")
+    logout_user()
+    flash(f"已在所有设备上退出登录（{ended} 台）。请重新登录。")
+    return redirect(url_for("auth.login"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from typing import Any
 
@@ -22,16 +23,24 @@ from portal.policy.catalog import Measure, catalog
 from portal.policy.matching import match_profile, summarize, total_max_cash
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.profile.schema import profile_json_schema
-from portal.profile.validate import AnswerError, validate_profile
+from portal.profile.validate import AnswerError, parse_date, shown_name, validate_profile
 from portal.services import answers as answer_service
 from portal.services import attachments, changes, idempotency, library, tokens, units
 from portal.services import submissions as submission_service
+from portal.services.openapi import openapi_document
 from portal.templating import today
 from portal.views.access import access
+from portal.views.params import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-ETAG_RE = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+ETAG_RE = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+# A profile is a few kB; nothing the API takes is deeper than {"profile": {"milestone_dates": {...}}}.
+MAX_JSON_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+MAX_PROBLEMS = 50  # an error lists this many problems and counts the rest: never larger than the request
+ERROR_BUDGET = 4096  # bytes of problems a small request may still get back
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
 def load_token_user(req: Request) -> User | None:
@@ -73,15 +82,97 @@ def _if_match() -> int | None:
     return int(found.group(1)) if found else None
 
 
+class BadJSON(ValueError):
+    """A request body the API will not read; `status` is 400 (malformed) or 413 (too large)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@bp.errorhandler(BadJSON)
+def _bad_json(exc: BadJSON) -> Response:
+    return problem(str(exc), exc.status)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):  # parsers disagree on which duplicate wins: refuse rather than guess
+        raise BadJSON("JSON 对象中有重复的键。")
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise BadJSON(f"JSON 不允许 {name}。")
+
+
+def _depth(text: str) -> int:
+    """Nesting depth, counted in one pass outside strings: json.loads would recurse (RecursionError) first."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+        elif mark in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(data: bytes) -> Any:
+    """Strict, bounded JSON: size and depth checked before parsing; no duplicate keys, NaN or lone surrogates."""
+    if len(data) > MAX_JSON_BYTES:
+        raise BadJSON(f"请求体超过 {MAX_JSON_BYTES // 1024} KB。", 413)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadJSON("请求体应为 UTF-8 编码的 JSON。") from exc
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise BadJSON(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层。")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\\ud800") cannot be stored
+    except BadJSON:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise BadJSON("请求体不是有效的 JSON。") from exc
+    return value
+
+
+def _request_json() -> Any:
+    """The request body as JSON (parsed once per request); raises BadJSON."""
+    if "api_json" not in g:
+        g.api_json = parse_json(request.get_data(cache=True))
+    return g.api_json
+
+
 def _json_body() -> dict[str, Any] | None:
-    body = request.get_json(silent=True)
+    body = _request_json()
     return body if isinstance(body, dict) else None
+
+
+def problems_response(message: str, problems: list[dict[str, str]], status: int = 422) -> Response:
+    """422 listing problems: at most MAX_PROBLEMS, and no more than fit in the request's own size
+    (or ERROR_BUDGET for a small request), with the full count; 100,000 unknown keys once made 6.8 MB."""
+    budget = max(request.content_length or 0, ERROR_BUDGET) - 200  # room for the error, counts and status
+    shown: list[dict[str, str]] = []
+    for item in problems[:MAX_PROBLEMS]:
+        budget -= len(json.dumps(item)) + 1  # as jsonify writes it (ASCII-escaped)
+        if budget < 0:
+            break
+        shown.append(item)
+    extra: dict[str, Any] = {"problems": shown}
+    if len(shown) < len(problems):
+        extra.update(problem_count=len(problems), problems_truncated=True)
+    return problem(message, status, **extra)
 
 
 def _once(write: Any) -> Response:
     """Run a write under the request's Idempotency-Key and answer with its (possibly stored) response."""
     fingerprint = idempotency.request_hash(request.method, request.path,
-                                           {"body": request.get_json(silent=True), "if_match": _if_match()})
+                                           {"body": _request_json(), "if_match": _if_match()})
     try:
         outcome = idempotency.run_once(db.session, current_user.id, request.headers.get("Idempotency-Key"),
                                        fingerprint, write)
@@ -147,29 +238,46 @@ def unit_list():
 @access("public")
 def profile_schema():
     """JSON Schema of the enterprise profile."""
-    return jsonify(profile_json_schema())
+    return jsonify(profile_json_schema(today()))
+
+
+@bp.get("/openapi.json")
+@access("public")
+def openapi():
+    """OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_document(today()))
 
 
 @bp.post("/match")
 @access("public")
 def match_api():
     """Match a profile (JSON) against every enterprise-facing measure; 422 lists each problem."""
-    body = request.get_json(silent=True)
+    try:
+        body = _request_json()
+    except BadJSON as exc:
+        # 422 as for any unreadable profile (the published contract of /match); 413 when too large to read
+        status = 413 if exc.status == 413 else 422
+        return problems_response(str(exc), [{"field": "", "message": "无法解析 JSON"}], status)
     if not isinstance(body, dict):
-        return jsonify({"error": "请求体应为 JSON 对象", "problems": [{"field": "", "message": "无法解析 JSON"}]}), 422
-    raw_profile = body.get("profile", body if "profile" not in body else None)
+        return problems_response("请求体应为 JSON 对象", [{"field": "", "message": "应为 {\"profile\": {...}}"}])
+    # {"profile": {...}, "date": "YYYY-MM-DD"}; a bare profile (with an optional top-level date) still works.
+    if "profile" in body:
+        raw_profile = body["profile"]
+        extra = [k for k in body if k not in ("profile", "date")]
+        if extra:
+            return problems_response("请求体只能包含 profile 和 date", [
+                {"field": shown_name(k), "message": f"未知字段：{shown_name(k)}"} for k in extra])
+    else:
+        raw_profile = {k: v for k, v in body.items() if k != "date"}
     day = today()
-    if body.get("date"):
-        try:
-            day = dt.date.fromisoformat(str(body["date"]))
-        except ValueError:
-            return jsonify({"error": "date 应为 YYYY-MM-DD", "problems": [{"field": "date",
-                                                                          "message": "日期格式无效"}]}), 422
-    if isinstance(raw_profile, dict):
-        raw_profile = {k: v for k, v in raw_profile.items() if k != "date"}
+    if "date" in body:
+        asked = parse_date(body["date"])
+        if asked is None:
+            return problems_response("date 应为 YYYY-MM-DD", [{"field": "date", "message": "日期格式无效"}])
+        day = asked
     profile, problems = validate_profile(raw_profile, day)
     if problems:
-        return jsonify({"error": "profile 未通过校验", "problems": problems}), 422
+        return problems_response("profile 未通过校验", problems)
     results = match_profile(profile, day)
     summary = summarize(results)
     return jsonify({"date": day.isoformat(), "total_max_cash_wan": total_max_cash(results),
@@ -196,16 +304,18 @@ def me():
 def change_feed():
     """Changes after `since` that this account may see: {changes, next_cursor, has_more}; 410 to resync."""
     since_raw, limit_raw = request.args.get("since", "0"), request.args.get("limit", str(changes.DEFAULT_LIMIT))
-    if not since_raw.isdigit() or len(since_raw) > 18:
+    since = whole_number(since_raw)
+    if since is None:
         return problem("since 应为非负整数（上次返回的 next_cursor；首次同步为 0）。", 400)
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= changes.MAX_LIMIT:
+    limit = whole_number(limit_raw)
+    if limit is None or not 1 <= limit <= changes.MAX_LIMIT:
         return problem(f"limit 应为 1–{changes.MAX_LIMIT} 的整数。", 400)
     wanted = tuple(e for e in request.args.get("entity", "").split(",") if e)
     unknown = [e for e in wanted if e not in changes.ENTITIES]
     if unknown:
         return problem(f"未知的 entity：{', '.join(unknown)[:100]}", 400)
     try:
-        page = changes.read(db.session, changes.viewer_of(current_user), int(since_raw), int(limit_raw), wanted)
+        page = changes.read(db.session, changes.viewer_of(current_user), since, limit, wanted)
     except changes.CursorExpired:
         return problem(f"游标早于保留期（{changes.RETENTION_DAYS} 天），其间的删除记录已清理；"
                        "请清空本地副本后从 since=0 重新同步。", 410, resync_from=0)

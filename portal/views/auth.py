@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from portal.extensions import db, limiter
+from portal.extensions import db, failed_login, limiter, login_account_key, login_client_key
+from portal.policy.catalog import catalog
 from portal.services import accounts
 from portal.services import answers as answer_service
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
 
 bp = Blueprint("auth", __name__)
+
+
+def sign_in(user, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Sign `user` in on this browser as a new device (see accounts.start_session)."""
+    accounts.start_session(db.session, user, request.user_agent.string, request.remote_addr or "")
+    login_user(user, remember=remember)
+
+
+def public_link(endpoint: str, **values: object) -> str:
+    """An absolute link for an e-mail: PUBLIC_BASE_URL (set in production), else this request's address."""
+    from portal.config import public_base_url
+
+    return public_base_url() + url_for(endpoint, **values)
+
+
+def user_or_address() -> str:
+    """Rate-limit key: the signed-in account, so colleagues behind one office NAT do not share a counter."""
+    return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
+
+
+# The same words whether the address was new or already had an account: the form must not reveal which.
+REGISTERED = ("注册申请已提交。我们已向 {email} 发送邮件：新账号请打开邮件中的链接确认邮箱（3 天内有效）；"
+              "如果该邮箱此前已注册，邮件会说明，请用原密码登录。现在即可登录填写问卷、查看匹配结果，"
+              "确认邮箱后才能在线提交申请。")
 
 
 def home_for(user) -> str:  # type: ignore[no-untyped-def]
@@ -21,7 +47,9 @@ def home_for(user) -> str:  # type: ignore[no-untyped-def]
 
 @bp.route("/login", methods=["GET", "POST"])
 @access("public")
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=login_account_key, methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_CLIENT_RATE_LIMIT"], key_func=login_client_key, methods=["POST"],
+               deduct_when=failed_login)
 def login():
     """Sign in with e-mail and password (throttled)."""
     error = None
@@ -30,7 +58,7 @@ def login():
         if user is None:
             error = "邮箱或密码不正确。"
         else:
-            login_user(user, remember=bool(request.form.get("remember")))
+            sign_in(user, remember=bool(request.form.get("remember")))
             return redirect(same_site_path(request.values.get("next"), home_for(user)))
     return render("auth/login.html", error=error, email=request.form.get("email", ""),
                   status=401 if error else 200)
@@ -39,7 +67,10 @@ def login():
 @bp.post("/logout")
 @access("login")
 def logout():
-    """Sign out (POST, so a link cannot sign anyone out)."""
+    """Sign out (POST, so a link cannot sign anyone out); this device's cookies stop working for good."""
+    device = accounts.current_session_id(current_user)
+    if device is not None:
+        accounts.end_session(db.session, current_user, device, "logout")
     logout_user()
     flash("您已退出登录。")
     return redirect(url_for("public.home"))
@@ -47,10 +78,10 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @access("public")
-@limiter.limit("20 per hour", methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("REGISTER_RATE_LIMIT", "20 per hour"), methods=["POST"])
 def register():
-    """Create an enterprise account and its first staff member."""
-    error, form = None, request.form
+    """Create an enterprise account and its first staff member; the same answer whether the e-mail is known."""
+    error, form, email = None, request.form, ""
     if request.method == "POST":
         if form.get("password") != form.get("password2"):
             error = "两次输入的密码不一致。"
@@ -58,17 +89,25 @@ def register():
             try:
                 user = accounts.register_enterprise(db.session, form.get("enterprise_name", ""), form.get("name", ""),
                                                     form.get("email", ""), form.get("password", ""))
+            except accounts.EmailTaken:
+                db.session.rollback()
+                # The owner hears of the attempt by e-mail; the visitor sees what a new account would see.
+                email = accounts.normalise_email(form.get("email", ""))
+                accounts.mail_registration_attempt(email, public_link("auth.login"))
             except accounts.AccountError as exc:
                 db.session.rollback()
                 error = str(exc)
             else:
+                email = user.email
                 # What registration captured is not asked again: it pre-fills the application form.
                 answer_service.save_many(db.session, int(user.enterprise_id), user.id,
                                          {"enterprise_name": form.get("enterprise_name", ""),
                                           "contact_person": form.get("name", "")}, {}, today())
-                login_user(user)
-                flash("注册成功。请先填写企业情况问卷。")
-                return redirect(url_for("enterprise.questionnaire"))
+                accounts.mail_verification(user, public_link("auth.verify_email", token=accounts.email_token(user)))
+            if error is None:
+                # Not signed in here: a session for new addresses only would itself tell the two cases apart.
+                flash(REGISTERED.format(email=email))
+                return redirect(url_for("auth.login"))
     return render("auth/register.html", error=error, form=form, status=422 if error else 200)
 
 
@@ -96,9 +135,11 @@ def change_password():
 
 @bp.route("/invite", methods=["GET", "POST"])
 @access("enterprise")
+@limiter.limit(lambda: current_app.config.get("INVITE_RATE_LIMIT", "20 per hour"), methods=["POST"],
+               key_func=user_or_address)
 def invite():
-    """Invite a colleague to the same enterprise account."""
-    error, link = None, None
+    """Invite a colleague to the same enterprise account (the same answer whether the e-mail has an account)."""
+    error, link, email = None, None, ""
     if request.method == "POST":
         try:
             token = accounts.invite_colleague(db.session, current_user, request.form.get("email", ""))
@@ -106,8 +147,10 @@ def invite():
             db.session.rollback()
             error = str(exc)
         else:
-            link = url_for("auth.accept_invite", token=token, _external=True)
-    return render("auth/invite.html", error=error, link=link,
+            email = accounts.normalise_email(request.form.get("email", ""))
+            link = public_link("auth.accept_invite", token=token)
+            accounts.mail_invitation(email, link, f"由 {current_user.name} 邀请加入其企业账号")
+    return render("auth/invite.html", error=error, link=link, email=email,
                   colleagues=accounts.colleagues(db.session, current_user.enterprise_id),
                   status=422 if error else 200)
 
@@ -116,11 +159,17 @@ def invite():
 @access("public")
 @limiter.limit("30 per hour", methods=["POST"])
 def accept_invite(token: str):
-    """Join an enterprise account through an invitation link."""
+    """Join an enterprise account (or, invited by an administrator, a unit's reviewers) through a link."""
     invitation = accounts.find_invitation(db.session, token)
     if invitation is None:
         abort(404)
-    error = None
+    unit = catalog().units.get(invitation.service_unit_id or "")
+    unit_name = unit.display_name if unit else None
+    refused = accounts.invitation_problem(db.session, invitation)
+    if refused is not None:
+        return render("auth/accept_invite.html", invitation=invitation, refused=str(refused), token=token,
+                      error=None, unit_name=unit_name, status=refused.status)
+    error, status = None, 422
     if request.method == "POST":
         if request.form.get("password") != request.form.get("password2"):
             error = "两次输入的密码不一致。"
@@ -130,9 +179,40 @@ def accept_invite(token: str):
                                                   request.form.get("password", ""))
             except accounts.AccountError as exc:
                 db.session.rollback()
-                error = str(exc)
+                error, status = str(exc), getattr(exc, "status", 422)
             else:
-                login_user(user)
-                return redirect(url_for("enterprise.dashboard"))
-    return render("auth/accept_invite.html", invitation=invitation, error=error, token=token,
-                  status=422 if error else 200)
+                sign_in(user)
+                return redirect(home_for(user))
+    return render("auth/accept_invite.html", invitation=invitation, error=error, token=token, refused=None,
+                  unit_name=unit_name, status=status if error else 200)
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+@access("public")
+@limiter.limit("30 per hour", methods=["POST"])
+def verify_email(token: str):
+    """Confirm an e-mail address: GET shows a button, POST confirms (link scanners only GET)."""
+    try:
+        user = accounts.user_for_email_token(db.session, token)
+    except accounts.LinkRefused as exc:
+        return render("auth/verify_email.html", error=str(exc), token=token, user=None, status=exc.status)
+    if request.method == "POST":
+        accounts.verify_email(db.session, token)
+        flash("邮箱已确认，现在可以在线提交申请了。")
+        signed_in_as_user = current_user.is_authenticated and current_user.id == user.id
+        return redirect(url_for("enterprise.dashboard") if signed_in_as_user else url_for("auth.login"))
+    return render("auth/verify_email.html", error=None, token=token, user=user)
+
+
+@bp.post("/verify-email/resend")
+@access("enterprise")
+@limiter.limit("5 per hour", key_func=user_or_address)
+def resend_verification():
+    """Send the e-mail verification link again to the signed-in user's address."""
+    if accounts.needs_verification(current_user):
+        accounts.mail_verification(current_user,
+                                   public_link("auth.verify_email", token=accounts.email_token(current_user)))
+        flash(f"验证邮件已重新发送到 {current_user.email}，请在 3 天内打开邮件中的链接。")
+    else:
+        flash("您的邮箱已经确认。")
+    return redirect(same_site_path(request.form.get("next"), url_for("enterprise.dashboard")))

@@ -20,6 +20,7 @@ from portal.services import changes, units
 from portal.services import submissions as submission_service
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
+from portal.views.params import whole_number
 
 bp = Blueprint("enterprise", __name__)
 
@@ -53,8 +54,7 @@ def milestones_with_dates(ticked: list[str], dates: dict[str, str] | None) -> li
 
 
 def _base_version(form: MultiDict[str, str], name: str) -> int | None:
-    raw = form.get(f"v__{name}", "")
-    return int(raw) if raw.isdigit() else None
+    return whole_number(form.get(f"v__{name}", ""))
 
 
 def _context(errors: dict[str, str] | None = None, conflicts: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -255,11 +255,11 @@ def autosave(name: str):
 @access("enterprise")
 def sync():
     """Answers changed on another device after feed cursor `since` (htmx polling), as out-of-band swaps."""
-    since = request.args.get("since", "")
-    if not since.isdigit():
+    since = whole_number(request.args.get("since"))
+    if since is None:
         abort(400)
     try:
-        page = changes.read(db.session, changes.viewer_of(current_user), int(since), changes.MAX_LIMIT, ("answer",))
+        page = changes.read(db.session, changes.viewer_of(current_user), since, changes.MAX_LIMIT, ("answer",))
     except changes.CursorExpired:
         return _no_content(refresh=True)  # a page open for months: reloading it is simpler than catching up
     if not page.changes:
@@ -310,6 +310,7 @@ def results():
 
 
 def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
+    from portal.config import LOCAL_BASE_URL, public_base_url
     from portal.pdf import PdfError
     from portal.services import pdfs
 
@@ -317,7 +318,7 @@ def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
     profile = answer_service.profile_of(db.session, eid)
     try:
         doc, data, filename = pdfs.download(db.session, db.standalone, eid, profile, measure_id, today(),
-                                            current_app.config["PUBLIC_BASE_URL"], current_app.config["PDF_CACHE_DIR"])
+                                            public_base_url(LOCAL_BASE_URL), current_app.config["PDF_CACHE_DIR"])
     except PdfError as exc:
         return render("errors/error.html", code=503, title="暂时无法生成 PDF", message=str(exc), status=503)
     response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=filename,
@@ -373,12 +374,12 @@ def _feed_cursor() -> dict[str, Any]:
 @access("enterprise")
 def updates():
     """Whether answers changed elsewhere since the page's cursor (htmx poll): 204, or a banner to refresh."""
-    since, entity = request.args.get("since", ""), request.args.get("entity", "answer")
+    since, entity = whole_number(request.args.get("since")), request.args.get("entity", "answer")
     page = request.args.get("page", "results")
-    if not since.isdigit() or entity not in UPDATE_ENTITIES or page not in REFRESHABLE:
+    if since is None or entity not in UPDATE_ENTITIES or page not in REFRESHABLE:
         abort(400)
     try:
-        changed = bool(changes.read(db.session, changes.viewer_of(current_user), int(since), 1, (entity,)).changes)
+        changed = bool(changes.read(db.session, changes.viewer_of(current_user), since, 1, (entity,)).changes)
     except changes.CursorExpired:
         changed = True  # rows it would need are gone: something may have changed
     if not changed:

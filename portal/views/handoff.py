@@ -6,15 +6,15 @@ import datetime as dt
 
 import segno
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 
 from portal.extensions import db, limiter
 from portal.models import HandoffCode, User
-from portal.services import accounts, exports
+from portal.services import exports
 from portal.services import handoff as service
 from portal.templating import render
 from portal.views.access import access, same_site_path
-from portal.views.auth import home_for
+from portal.views.auth import home_for, sign_in
 
 bp = Blueprint("handoff", __name__)
 
@@ -91,7 +91,7 @@ def _page(error: str | None = None, notice: str | None = None, status: int = 200
 
 
 def _sign_in(user: User) -> Response:
-    login_user(user)
+    sign_in(user)
     target = same_site_path(session.pop(NEXT, None), home_for(user))
     session.pop(CODE, None)
     session.pop(BROWSER, None)
@@ -122,8 +122,8 @@ def status():
         except service.HandoffError:
             current = "expired"  # expired between the read and the write: offer a fresh code
         else:
-            user = accounts.load_user(str(user_id))
-            if user is not None:
+            user = db.session.get(User, user_id)
+            if user is not None and user.is_active:
                 response = _sign_in(user)
                 if request.headers.get("HX-Request"):
                     # htmx would swap the redirected page into the fragment: have it navigate the page instead.

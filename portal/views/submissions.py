@@ -20,12 +20,13 @@ from portal.models import Submission
 from portal.policy.catalog import NO_MATERIALS_NOTE
 from portal.profile.fields import FIELDS
 from portal.profile.validate import DATES_FIELD
-from portal.services import attachments, exports, notifications
+from portal.services import accounts, attachments, exports, notifications
 from portal.services import submissions as service
 from portal.services.answers import profile_of
 from portal.services.submissions import SubmissionError
 from portal.templating import render, today
 from portal.views.access import access
+from portal.views.params import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[st
 @access("enterprise")
 def new(measure_id: str):
     """Confirm and submit an application for a matched measure (a plain POST form, CSRF protected)."""
+    if accounts.needs_verification(current_user):
+        # An application reaches a public authority under this address: it must be proven to be theirs first.
+        return render("auth/verify_needed.html", measure_id=measure_id, status=403)
     profile = profile_of(db.session, _eid())
     try:
         measure = service.check_applicable(measure_id, profile, today())
@@ -238,9 +242,10 @@ def notifications_read():
         notifications.mark_read(db.session, current_user.id)
         db.session.commit()
         return redirect(url_for("submissions.notifications_page"), 303)
-    if not raw.isdigit():
+    note_id = whole_number(raw)
+    if note_id is None:
         abort(404)
-    note = notifications.mark_read(db.session, current_user.id, int(raw))
+    note = notifications.mark_read(db.session, current_user.id, note_id)
     if note is None:
         abort(404)
     db.session.commit()
@@ -317,11 +322,11 @@ def _badge_helpers() -> dict[str, Any]:
 @access("login")
 def notifications_badge():
     """The header's notifications link, when the user's notifications changed since cursor `since` (htmx poll)."""
-    since = request.args.get("since", "")
-    if not since.isdigit():
+    since = whole_number(request.args.get("since"))
+    if since is None:
         abort(400)
     cursor = _notifications_cursor()
-    if cursor == int(since):
+    if cursor == since:
         response = Response("", 204)
         response.vary.add("HX-Request")
         return response
