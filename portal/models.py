@@ -196,7 +196,7 @@ class Change(SQLModel, table=True):
     entity: str = Field(max_length=24)  # answer | submission | event | attachment | notification
     entity_key: str = Field(max_length=80)
     op: str = Field(max_length=8)  # upsert | delete
-    # Who may read it: shared (the enterprise and the unit), enterprise, unit, or user (user_id only).
+    # Who may read it: both (the enterprise and its unit), enterprise, unit, or user (user_id only).
     audience: str = Field(max_length=12)
     enterprise_id: int | None = Field(default=None, index=True)
     unit_id: str | None = Field(default=None, max_length=64, index=True)

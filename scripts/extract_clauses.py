@@ -3,6 +3,9 @@
 The YAML it wrote was then annotated by hand (titles, audience, benefits, amounts, conditions,
 cases). Kept so the team can see how the verbatim texts were obtained; re-running it prints the
 skeleton to stdout and never overwrites the curated files.
+
+Usage: python scripts/extract_clauses.py SEEDS_DIR  (the folder holding 000_*.txt … 004_*.txt;
+nothing in the portal, its tests or CI needs it).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from pathlib import Path
 
 import yaml
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 CN_NUM = "一二三四五六七八九十"
 
 
@@ -100,7 +102,9 @@ def clauses(doc: str, text: str) -> list[dict]:
 
 
 def main() -> None:
-    for path in sorted(SEEDS.glob("0*.txt")):
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_dir():
+        sys.exit("usage: python scripts/extract_clauses.py SEEDS_DIR")
+    for path in sorted(Path(sys.argv[1]).glob("0*.txt")):
         doc = path.name[:3]
         items = clauses(doc, path.read_text(encoding="utf-8"))
         print(f"# {doc}: {len(items)} clauses", file=sys.stderr)

@@ -125,7 +125,7 @@ def test_change_feed_starts_with_what_exists(tmp_path) -> None:  # type: ignore[
             version = conn.execute(text("SELECT version FROM submission")).scalar_one()
         engine.dispose()
     assert [(r[0], r[1], r[2]) for r in rows] == [("answer", "1:location", "enterprise"),
-                                                  ("submission", "1", "shared"), ("event", "1", "shared"),
+                                                  ("submission", "1", "both"), ("event", "1", "both"),
                                                   ("notification", "1", "user")]
     submission = json.loads(rows[1][6])
     assert submission["title"] == "创新医疗器械" and submission["version"] == 1 == version

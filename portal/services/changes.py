@@ -50,7 +50,7 @@ _PENDING = "portal_pending_changes"
 PRUNED_THROUGH = "pruned_through"
 
 # audience values: who may read a row
-SHARED, ENTERPRISE, UNIT, USER = "shared", "enterprise", "unit", "user"
+BOTH, ENTERPRISE, UNIT, USER = "both", "enterprise", "unit", "user"  # both: the enterprise and its unit
 
 
 class CursorExpired(Exception):
@@ -238,20 +238,20 @@ def _rows_for(session: Session, kind: str, op: str, obj: Any) -> list[Change]:
         return [_change("notification", str(columns["id"]), op, USER, payload, user_id=columns["user_id"])]
     if kind == "submission":
         payload = {"id": columns["id"]} if op == "delete" else submission_payload(columns, _document_of(session, obj))
-        return [_change("submission", str(columns["id"]), op, SHARED, payload,
+        return [_change("submission", str(columns["id"]), op, BOTH, payload,
                         enterprise_id=columns["enterprise_id"], unit_id=columns["routed_unit_id"])]
     sub = _submission_of(session, columns["submission_id"])
     if sub is None:
         return []
     if kind == "event":
-        audience = SHARED if columns["visibility"] == "enterprise" else UNIT
+        audience = BOTH if columns["visibility"] == "enterprise" else UNIT
         payload = {"id": columns["id"], "submission_id": columns["submission_id"]} if op == "delete" \
             else event_payload(columns)
         return [_change("event", str(columns["id"]), op, audience, payload,
                         enterprise_id=sub.enterprise_id, unit_id=sub.routed_unit_id)]
     payload = {"id": columns["id"], "submission_id": columns["submission_id"]} if op == "delete" \
         else attachment_payload(columns)
-    return [_change("attachment", str(columns["id"]), op, SHARED, payload,
+    return [_change("attachment", str(columns["id"]), op, BOTH, payload,
                     enterprise_id=sub.enterprise_id, unit_id=sub.routed_unit_id)]
 
 
@@ -259,11 +259,11 @@ def _history_for_unit(session: Session, sub: Submission) -> list[Change]:
     """A forwarded application's events and attachments, re-published to the unit that now holds it."""
     rows: list[Change] = []
     for ev in session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == sub.id)):
-        rows.append(_change("event", str(ev.id), "upsert", SHARED if ev.visibility == "enterprise" else UNIT,
+        rows.append(_change("event", str(ev.id), "upsert", BOTH if ev.visibility == "enterprise" else UNIT,
                             event_payload(_columns(ev)), enterprise_id=sub.enterprise_id,
                             unit_id=sub.routed_unit_id))
     for att in session.exec(select(Attachment).where(Attachment.submission_id == sub.id)):
-        rows.append(_change("attachment", str(att.id), "upsert", SHARED, attachment_payload(_columns(att)),
+        rows.append(_change("attachment", str(att.id), "upsert", BOTH, attachment_payload(_columns(att)),
                             enterprise_id=sub.enterprise_id, unit_id=sub.routed_unit_id))
     return rows
 
@@ -281,12 +281,12 @@ def visible_to(viewer: Viewer) -> Any:
     """SQL condition: the rows this viewer may read."""
     own = and_(col(Change.audience) == USER, col(Change.user_id) == viewer.user_id)
     if viewer.role == "enterprise":
-        return or_(and_(col(Change.audience).in_((SHARED, ENTERPRISE)),
+        return or_(and_(col(Change.audience).in_((BOTH, ENTERPRISE)),
                         col(Change.enterprise_id) == viewer.enterprise_id), own)
     if viewer.role == "reviewer":
-        return or_(and_(col(Change.audience).in_((SHARED, UNIT)), col(Change.unit_id) == viewer.unit_id), own)
+        return or_(and_(col(Change.audience).in_((BOTH, UNIT)), col(Change.unit_id) == viewer.unit_id), own)
     if viewer.role == "admin":
-        return or_(col(Change.audience).in_((SHARED, UNIT)), own)
+        return or_(col(Change.audience).in_((BOTH, UNIT)), own)
     return own
 
 

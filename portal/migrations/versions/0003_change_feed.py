@@ -125,15 +125,15 @@ def _backfill() -> None:
     subs = {}
     for r in conn.execute(sa.text("SELECT * FROM submission ORDER BY id")).mappings():
         subs[r["id"]] = r
-        add("submission", r["id"], changes.SHARED, changes.submission_payload(r, docs.get(r["document_id"])),
+        add("submission", r["id"], changes.BOTH, changes.submission_payload(r, docs.get(r["document_id"])),
             enterprise_id=r["enterprise_id"], unit_id=r["routed_unit_id"])
     for r in conn.execute(sa.text("SELECT * FROM submissionevent ORDER BY id")).mappings():
         sub = subs[r["submission_id"]]
-        add("event", r["id"], changes.SHARED if r["visibility"] == "enterprise" else changes.UNIT,
+        add("event", r["id"], changes.BOTH if r["visibility"] == "enterprise" else changes.UNIT,
             changes.event_payload(r), enterprise_id=sub["enterprise_id"], unit_id=sub["routed_unit_id"])
     for r in conn.execute(sa.text("SELECT * FROM attachment ORDER BY id")).mappings():
         sub = subs[r["submission_id"]]
-        add("attachment", r["id"], changes.SHARED, changes.attachment_payload(r),
+        add("attachment", r["id"], changes.BOTH, changes.attachment_payload(r),
             enterprise_id=sub["enterprise_id"], unit_id=sub["routed_unit_id"])
     for r in conn.execute(sa.text("SELECT * FROM notification ORDER BY id")).mappings():
         add("notification", r["id"], changes.USER, changes.notification_payload(r), user_id=r["user_id"])
