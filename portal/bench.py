@@ -5,7 +5,6 @@ Speed is measured here and reported in issue notes, never asserted in tests.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 import statistics
@@ -17,30 +16,9 @@ from typing import Any
 import click
 from sqlalchemy import text
 
+from portal.bench_profiles import BENCH_DAY, random_profile
 from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile
-from portal.profile.fields import FIELDS
-
-BENCH_DAY = dt.date(2026, 6, 1)
-
-
-def random_profile(rng: random.Random) -> dict[str, Any]:
-    """A plausible profile: each question answered with probability 0.8, from its own options."""
-    profile: dict[str, Any] = {}
-    for f in FIELDS:
-        if rng.random() > 0.8:
-            continue
-        if f.kind == "choice":
-            profile[f.name] = rng.choice(f.option_codes())
-        elif f.kind == "multi":
-            profile[f.name] = rng.sample(f.option_codes(), k=rng.randint(0, min(3, len(f.options))))
-        elif f.kind == "bool":
-            profile[f.name] = rng.random() < 0.5
-        elif f.kind == "number":
-            profile[f.name] = float(rng.choice([0, 50, 500, 5000, 20000, 150000, 600000]))
-        elif f.name == "enterprise_name":
-            profile[f.name] = f"基准测试企业{rng.randint(1, 10**6)}"
-    return profile
 
 
 def bench_match(count: int, seed: int = 7) -> dict[str, float]:
@@ -98,6 +76,17 @@ def bench_match_command(count: int, stored: int) -> None:
         db_run = bench_rematch(stored)
         click.echo(f"re-match stored: {db_run['profiles']} profiles in {db_run['seconds']:.1f} s "
                    f"= {db_run['per_second']:,.0f} profiles/s ({db_run['eligible_results']} eligible results)")
+
+
+@bench_group.command("rematch")
+@click.option("--count", default=100000, show_default=True, help="Stored enterprise profiles.")
+@click.option("--batch", default=2000, show_default=True, help="Profiles per commit.")
+def bench_rematch_command(count: int, batch: int) -> None:
+    """`portal rematch` itself on N stored profiles: first run, after a catalog edit, unchanged."""
+    from portal.rematch_bench import format_rematch_bench, run_rematch_bench
+
+    for line in format_rematch_bench(run_rematch_bench(count, batch)):
+        click.echo(line)
 
 
 @bench_group.command("pdf")

@@ -21,6 +21,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(pdf_command)
     app.cli.add_command(changes_group)
+    app.cli.add_command(rematch_command)
+    app.cli.add_command(reminders_group)
     app.cli.add_command(users_group)
     from portal.bench import bench_group
 
@@ -148,3 +150,59 @@ def changes_prune(days: int) -> None:
         replays = idempotency.prune(session)
         click.echo(f"feed: {dropped} rows dropped, cursors below {changes.pruned_through(session)} must resync; "
                    f"idempotency records dropped: {replays}")
+
+
+@click.command("rematch")
+@click.option("--dry-run", is_flag=True, help="Report what would change; record and notify nothing.")
+@click.option("--batch", default=2000, show_default=True, type=click.IntRange(min=1), help="Profiles per commit.")
+@with_appcontext
+def rematch_command(dry_run: bool, batch: int) -> None:
+    """Record measure versions, re-match every stored profile and notify those whose results changed (daily)."""
+    from sqlmodel import Session
+
+    from portal.extensions import db
+    from portal.services.rematch import AlreadyRunning, run_rematch, single_run
+    from portal.templating import today
+
+    if dry_run:
+        # Reads only: a plain session does not take SQLite's write lock for the whole run.
+        with Session(db.engine, expire_on_commit=False) as session:
+            report = run_rematch(session, today(), batch=batch, dry_run=True)
+    else:
+        with db.standalone() as session:
+            try:
+                with single_run(session, Path(current_app.instance_path)):
+                    report = run_rematch(session, today(), batch=batch)
+            except AlreadyRunning as exc:
+                raise click.ClickException(str(exc)) from exc
+    run = report.run
+    verb = "would be" if dry_run else "were"
+    changed = run.measures_changed.replace(",", ", ") or "none"
+    click.echo(f"{'dry run: ' if dry_run else ''}{len(report.versions)} measure version(s) {verb} recorded; "
+               f"measures changed: {changed}")
+    click.echo(f"{run.profiles} profiles re-matched in {report.seconds:.1f} s ({report.per_second:,.0f} profiles/s); "
+               f"{report.baselines} new baseline(s), {report.enterprises_changed} enterprise(s) with "
+               f"{run.changes} change(s); {report.notified_users} user(s) notified")
+
+
+@click.group("reminders")
+def reminders_group() -> None:
+    """Validity reminders (30 and 7 days before a measure ends)."""
+
+
+@reminders_group.command("send")
+@with_appcontext
+def reminders_send() -> None:
+    """Send the validity reminders due today, each once (daily, from cron; PORTAL_TODAY fixes the date)."""
+    from portal.extensions import db
+    from portal.services.calendar import send_validity_reminders
+    from portal.templating import today
+
+    with db.standalone() as session:
+        summary = send_validity_reminders(session, today())
+    if not summary.measures:
+        click.echo(f"{summary.today}: no measure ends within 30 days; nothing to send")
+        return
+    click.echo(f"{summary.today}: {len(summary.measures)} measure(s) ending soon, {summary.enterprises} "
+               f"enterprise(s) checked; sent {summary.sent[30]} 30-day and {summary.sent[7]} 7-day reminder(s) "
+               f"to {summary.notified_users} user(s); {summary.already_sent} already sent earlier")

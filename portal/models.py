@@ -147,7 +147,13 @@ class Submission(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
     # Bumped on every status change: the ETag an API client sends back in If-Match.
     version: int = Field(default=1)
+    # Set when a reviewer confirms "材料齐全": the clause's handling clock (e.g. 000（三）) runs from it.
     materials_complete_at: dt.datetime | None = None
+    # Readable reference such as ZH-2026-000123 (unit code, year, number per unit and year).
+    reference: str | None = Field(default=None, max_length=24, unique=True, index=True)
+    # The portal's own judgement when the application was (re)submitted: status, conditions, amounts.
+    judgement_json: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    decided_at: dt.datetime | None = None  # approved or rejected
 
 
 class SubmissionEvent(SQLModel, table=True):
@@ -159,6 +165,16 @@ class SubmissionEvent(SQLModel, table=True):
     to_status: str = Field(max_length=24)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     visibility: str = Field(default="enterprise", max_length=16)  # enterprise | internal
+    # What a resubmission replaced (answers, judgement, document), so the reviewer sees what changed.
+    data_json: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ReferenceCounter(SQLModel, table=True):
+    """The last reference number a unit issued in a year (ZH-2026-000123 → unit_code ZH, 2026, 123)."""
+
+    unit_code: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last_number: int = Field(default=0)
 
 
 class Attachment(SQLModel, table=True):
@@ -266,3 +282,66 @@ class UserSession(SQLModel, table=True):
     ip: str = Field(default="", max_length=64)
     ended_at: dt.datetime | None = None
     ended_reason: str = Field(default="", max_length=32)
+
+
+class MeasureVersion(SQLModel, table=True):
+    """One version of a measure as the knowledge base stated it: recorded by `portal rematch`."""
+
+    __table_args__ = (UniqueConstraint("measure_id", "version", name="uq_measure_version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    measure_id: str = Field(max_length=32, index=True)
+    version: int
+    fingerprint: str = Field(max_length=64)
+    snapshot_json: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(default="", max_length=300)  # what changed, e.g. "条款原文、金额"; "已移出知识库"
+    removed: bool = Field(default=False)
+    recorded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class MatchState(SQLModel, table=True):
+    """The measures an enterprise was last found eligible for: the baseline `portal rematch` compares with.
+
+    One row per enterprise (a row per enterprise and measure would be ~10 million rows at 100,000 firms).
+    """
+
+    enterprise_id: int = Field(primary_key=True, foreign_key="enterprise.id")
+    eligible_json: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))  # sorted ids
+    answers_revision: int = Field(default=0)  # Enterprise.answers_revision the baseline was computed from
+    catalog_fingerprint: str = Field(default="", max_length=64)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RematchRun(SQLModel, table=True):
+    """One `portal rematch`: what it compared and how many enterprises' results moved."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: dt.datetime | None = None
+    profiles: int = Field(default=0)
+    changes: int = Field(default=0)
+    measures_changed: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class MatchChange(SQLModel, table=True):
+    """A measure whose status for an enterprise changed in a re-match (e.g. needs_info → eligible)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="rematchrun.id", index=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    measure_id: str = Field(max_length=32)
+    from_status: str = Field(default="", max_length=16)
+    to_status: str = Field(max_length=16)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ValidityReminder(SQLModel, table=True):
+    """A reminder that a measure an enterprise is eligible for ends soon; sent once per lead time."""
+
+    __table_args__ = (UniqueConstraint("enterprise_id", "measure_id", "valid_until", "days_before",
+                                       name="uq_validity_reminder"),)
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprise.id", index=True)
+    measure_id: str = Field(max_length=32)
+    valid_until: dt.date
+    days_before: int
+    sent_at: dt.datetime = Field(default_factory=utcnow)

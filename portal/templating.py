@@ -10,15 +10,15 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
+from portal import clock
 from portal.extensions import htmx
 from portal.policy.catalog import MEASURE_KINDS, NO_MATERIALS_NOTE
 from portal.profile.fields import Field, gate_open
 
 
 def today() -> dt.date:
-    """Today's date, or the fixed PORTAL_TODAY (tests and demos judge validity against it)."""
-    fixed = current_app.config.get("PORTAL_TODAY")
-    return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
+    """Today's date in Beijing, or the fixed PORTAL_TODAY (tests and demos judge validity against it)."""
+    return clock.today()
 
 
 def wants_fragment() -> bool:

@@ -18,8 +18,7 @@ from sqlmodel import Session, col, func, select
 from portal.extensions import db
 from portal.models import AnswerHistory, Change, DeviceToken, IdempotencyRecord, Submission, User
 from portal.services import answers as answer_service
-from portal.services import changes, tokens
-from portal.services import submissions as submission_service
+from portal.services import changes, review_actions, tokens
 from tests.conftest import make_user
 from tests.test_submissions import UNIT, enterprise, fake_pdf, reviewer, submission_id, submit  # noqa: F401
 
@@ -93,8 +92,8 @@ def test_unit_sees_its_queue_the_enterprise_its_applications_not_internal_notes(
     with app.app_context(), db.standalone() as session:
         sub = session.get(Submission, sid)
         reviewer_user = session.get(User, rev["id"])
-        submission_service.review(session, sub, reviewer_user, "start_review", "内部备注：核对许可证", "internal")
-        submission_service.review(session, sub, reviewer_user, "return", "请补充注册证复印件", "enterprise")
+        review_actions.review(session, sub, reviewer_user, "start_review", "内部备注：核对许可证", "internal")
+        review_actions.review(session, sub, reviewer_user, "return", "请补充注册证复印件", "enterprise")
     ent, unit, other = (all_changes(app, token_for(app, u["id"])) for u in (user, rev, outsider))
     comments = lambda seen: [c["data"]["comment"] for c in seen if c["entity"] == "event"]  # noqa: E731
     assert "请补充注册证复印件" in comments(ent) and "内部备注：核对许可证" not in comments(ent)
@@ -116,7 +115,7 @@ def test_forwarding_moves_the_application_between_unit_feeds(app: Flask) -> None
     token_rev, token_other = token_for(app, rev["id"]), token_for(app, other["id"])
     before = feed(app, token_rev)["next_cursor"]
     with app.app_context(), db.standalone() as session:
-        submission_service.review(session, session.get(Submission, sid), session.get(User, rev["id"]), "forward",
+        review_actions.review(session, session.get(Submission, sid), session.get(User, rev["id"]), "forward",
                                   "属于示范服务站", "internal", to_unit=OTHER_UNIT)
     left = feed(app, token_rev, before)["changes"]
     assert ("submission", str(sid), "delete") in [(c["entity"], c["key"], c["op"]) for c in left]
@@ -375,7 +374,7 @@ def test_every_entity_kind_is_captured(app: Flask, entity: str) -> None:
     sid = submission_id(submit(browser, files=[("证明.pdf", b"%PDF-1.7\n% proof\n%%EOF\n")]))
     rev, _ = reviewer(app)
     with app.app_context(), db.standalone() as session:
-        submission_service.review(session, session.get(Submission, sid), session.get(User, rev["id"]),
+        review_actions.review(session, session.get(Submission, sid), session.get(User, rev["id"]),
                                   "start_review", "开始审核", "enterprise")
     seen = {c["entity"] for c in all_changes(app, token_for(app, user["id"]))}
     assert entity in seen

@@ -131,3 +131,46 @@ def test_change_feed_starts_with_what_exists(tmp_path) -> None:  # type: ignore[
     assert submission["title"] == "创新医疗器械" and submission["version"] == 1 == version
     assert rows[1][4] == "jlmpa-device-registration" and rows[3][5] == 1
     assert json.loads(rows[0][6])["value"] == "zhonghan_zone"
+
+
+def test_existing_applications_get_references_and_decision_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """0005: references in order of submission per unit and year, the counter after them; decided_at from history."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from portal.services.references import next_reference
+
+    with empty_database(tmp_path, "r") as url:
+        migrate.upgrade(url, "0004")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
+                              "VALUES (1, '回填测试企业', 0, '{}', CURRENT_TIMESTAMP)"))
+            conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, enterprise_id, is_active, '
+                              "created_at) VALUES (1, 'e@example.cn', '员工', 'x', 'enterprise', 1, :t, "
+                              "CURRENT_TIMESTAMP)"), {"t": True})
+            for sid, created, status, unit in ((1, "2026-03-05 02:00:00", "approved", "jlmpa-device-registration"),
+                                               (2, "2026-03-01 02:00:00", "submitted", "jlmpa-device-registration"),
+                                               (3, "2026-03-02 02:00:00", "submitted", "sp-zhonghan-station")):
+                conn.execute(text("INSERT INTO submission (id, enterprise_id, measure_id, measure_fingerprint, "
+                                  "measure_snapshot_json, answers_json, routed_unit_id, status, idempotency_key, "
+                                  "created_by, created_at, updated_at, version) VALUES (:id, 1, 'd000-03', 'f', '{}', "
+                                  "'{}', :unit, :status, :key, 1, :at, :at, 1)"),
+                             {"id": sid, "unit": unit, "status": status, "key": f"k{sid}", "at": created})
+            conn.execute(text("INSERT INTO submissionevent (id, submission_id, at, actor_id, from_status, to_status, "
+                              "comment, visibility) VALUES (1, 1, '2026-03-20 02:00:00', 1, 'in_review', 'approved', "
+                              "'', 'enterprise')"))
+        migrate.upgrade(url, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, reference, decided_at, judgement_json FROM submission "
+                                     "ORDER BY id")).all()
+        assert [(r[0], r[1]) for r in rows] == [(1, "QXZC-2026-000002"), (2, "QXZC-2026-000001"),
+                                                (3, "ZH-2026-000001")]
+        assert rows[0][2] is not None and str(rows[0][2]).startswith("2026-03-20") and rows[1][2] is None
+        assert rows[1][3] == "{}"
+        with Session(engine) as session:
+            import datetime as dt
+
+            assert next_reference(session, "jlmpa-device-registration",
+                                  dt.datetime(2026, 4, 1, tzinfo=dt.UTC)) == "QXZC-2026-000003"
+        engine.dispose()

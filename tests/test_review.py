@@ -36,7 +36,7 @@ OTHER_UNIT = "jlmpa-admin-approval"
 
 def act(browser: Browser, sid: int, action: str, comment: str = "意见", visibility: str = "enterprise",
         **extra: str):  # type: ignore[no-untyped-def]
-    browser.get(f"/review/{sid}")
+    browser.get(f"/review/{sid}")  # opening an application nobody has opened starts its review
     return browser.post(f"/review/{sid}/action", {"action": action, "comment": comment, "visibility": visibility,
                                                   **extra})
 
@@ -129,8 +129,15 @@ def test_exports_csv_with_bom_and_xlsx(app: Flask, submitted: dict) -> None:
     assert resp.data.startswith(b"\xef\xbb\xbf")
     assert "filename*=UTF-8''" in resp.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["编号", "企业名称", "统一社会信用代码"]
-    assert rows[1][1] == "吉林测试医疗器械有限公司" and rows[1][5] == "已提交" and "时限 90 天" in rows[1][12]
+    head = rows[0]
+    assert head[:3] == ["受理编号", "企业名称", "统一社会信用代码"]
+    for column in ("联系人", "联系人邮箱", "办结时间（北京时间）", "办理天数", "最近意见"):
+        assert column in head
+    first = dict(zip(head, rows[1], strict=True))
+    assert first["受理编号"] == "QXZC-2026-000001" and first["企业名称"] == "吉林测试医疗器械有限公司"
+    assert first["状态"] == "已提交" and first["联系人邮箱"] == submitted["ent_user"]["email"]
+    assert first["办理时限"].startswith("时限 3 个月：自受理单位确认材料齐全之日起计算")
+    assert first["最近意见"].startswith("提交申请，受理编号 QXZC-2026-000001")
     assert rows[2][1] == "'=HYPERLINK(\"http://x\")"
     only = list(csv.reader(io.StringIO(client.get("/review/export.csv?location=zhonghan_zone&measure=d000-03")
                                        .data.decode("utf-8-sig"))))
@@ -139,7 +146,11 @@ def test_exports_csv_with_bom_and_xlsx(app: Flask, submitted: dict) -> None:
     assert xlsx.status_code == 200 and xlsx.data.startswith(b"PK")
     ws = load_workbook(io.BytesIO(xlsx.data)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
-    assert values[0][0] == "编号" and len(values) == 3
+    assert values[0][0] == "受理编号" and len(values) == 3
+    submitted_col = values[0].index("提交时间（北京时间）") + 1
+    cell = ws.cell(row=2, column=submitted_col)
+    assert isinstance(cell.value, dt.datetime) and cell.number_format == "yyyy-mm-dd hh:mm"  # a real date
+    assert isinstance(ws.cell(row=2, column=values[0].index("已等待天数") + 1).value, int)
     cell = next(c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value)
     assert cell.data_type == "s"
 
@@ -152,18 +163,23 @@ def test_export_with_nothing_to_export(submitted: dict) -> None:
 # -- workflow ---------------------------------------------------------------------------------
 def test_full_workflow_with_comments_history_and_audit(app: Flask, submitted: dict) -> None:
     sid, rev, ent = submitted["sid"], submitted["rev"], submitted["ent"]
-    assert act(rev, sid, "start_review", "开始审核").status_code == 303
+    rev.get(f"/review/{sid}")
+    assert load(app, sid).status == "in_review"  # opened = review started, no extra post
     assert act(rev, sid, "comment", "内部：材料看起来齐全，待核对检验报告", "internal").status_code == 303
     assert act(rev, sid, "return", "请补充产品检验报告原件扫描件").status_code == 303
     assert load(app, sid).status == "returned"
     page = ent.get(f"/app/submissions/{sid}").get_data(as_text=True)
     assert "请补充产品检验报告原件扫描件" in page and "内部：" not in page and "重新提交" in page
-    assert "时限暂停" in page or "重新提交后重新计算" in page
+    assert "重新提交并确认材料齐全后重新计算" in page
     ent.post(f"/app/submissions/{sid}/attachments", {"files": [(io.BytesIO(PNG), "检验报告扫描件.png")]})
     assert ent.post(f"/app/submissions/{sid}/resubmit", {"note": "已上传检验报告扫描件"}).status_code == 303
-    assert act(rev, sid, "start_review", "继续审核").status_code == 303
-    assert act(rev, sid, "approve", "材料齐全，予以通过").status_code == 303
-    assert load(app, sid).status == "approved"
+    review_page = rev.get(f"/review/{sid}").get_data(as_text=True)
+    assert "本次补正的变化" in review_page and "新增附件：检验报告扫描件.png" in review_page
+    assert act(rev, sid, "materials_complete", "").status_code == 303
+    assert act(rev, sid, "approve", "").status_code == 303  # no comment needed to approve
+    assert act(rev, sid, "approve", "材料齐全，予以通过").status_code == 409  # already decided
+    act(rev, sid, "comment", "材料齐全，予以通过")
+    assert load(app, sid).status == "approved" and load(app, sid).decided_at is not None
     review_page = rev.get(f"/review/{sid}").get_data(as_text=True)
     for text in ("内部：材料看起来齐全", "仅内部可见", "已上传检验报告扫描件", "予以通过", "检验报告扫描件.png"):
         assert text in review_page
@@ -175,8 +191,9 @@ def test_full_workflow_with_comments_history_and_audit(app: Flask, submitted: di
             select(AuditLog).where(AuditLog.object_type == "submission").order_by(AuditLog.id))]
     assert [a for a, _, _ in audit] == ["submission.create", "submission.start_review", "submission.comment",
                                         "submission.return", "submission.upload", "submission.resubmit",
-                                        "submission.start_review", "submission.approve"]
-    assert '"status": "in_review"' in audit[-1][1] and '"status": "approved"' in audit[-1][2]
+                                        "submission.start_review", "submission.materials_complete",
+                                        "submission.approve", "submission.comment"]
+    assert '"status": "in_review"' in audit[-2][1] and '"status": "approved"' in audit[-2][2]
 
 
 INVALID_TRANSITIONS = (("submitted", "approve"), ("submitted", "return"), ("returned", "approve"),
@@ -185,17 +202,23 @@ INVALID_TRANSITIONS = (("submitted", "approve"), ("submitted", "return"), ("retu
 
 
 def test_invalid_transitions_are_409(app: Flask, submitted: dict) -> None:
+    rev = submitted["rev"]
+    rev.get("/review/")
     for status, action in INVALID_TRANSITIONS:
         set_status(app, submitted["sid"], status)
-        resp = act(submitted["rev"], submitted["sid"], action, to_unit=OTHER_UNIT)
+        resp = rev.post(f"/review/{submitted['sid']}/action", {"action": action, "comment": "意见",
+                                                                "visibility": "enterprise", "to_unit": OTHER_UNIT})
         assert resp.status_code == 409 and "不能执行" in resp.get_data(as_text=True), (status, action)
         assert load(app, submitted["sid"]).status == status
 
 
 BAD_REVIEW_INPUT = (
-    ({"action": "start_review", "comment": "", "visibility": "enterprise"}, "请填写意见"),
-    ({"action": "start_review", "comment": "x" * 2001, "visibility": "enterprise"}, "不能超过"),
-    ({"action": "start_review", "comment": "好", "visibility": "everyone"}, "可见"),
+    ({"action": "return", "comment": "", "visibility": "enterprise"}, "请填写意见"),
+    ({"action": "reject", "comment": "  ", "visibility": "enterprise"}, "请填写意见"),
+    ({"action": "comment", "comment": "好"}, "可见"),
+    ({"action": "approve", "comment": "x" * 2001, "visibility": "enterprise"}, "不能超过"),
+    ({"action": "approve", "comment": "好", "visibility": "everyone"}, "可见"),
+    ({"action": "reject", "comment": "不符合", "visibility": "internal"}, "须对企业可见"),
     ({"action": "destroy", "comment": "好", "visibility": "enterprise"}, "请选择要执行的操作"),
     ({}, "请选择要执行的操作"),
     ({"action": "forward", "comment": "好", "visibility": "internal", "to_unit": "nowhere"}, "请选择要转交的单位"),
@@ -209,7 +232,7 @@ def test_bad_review_input_is_422(app: Flask, submitted: dict) -> None:
     for data, message in BAD_REVIEW_INPUT:
         resp = rev.post(f"/review/{submitted['sid']}/action", data)
         assert resp.status_code == 422 and message in resp.get_data(as_text=True), data
-    assert load(app, submitted["sid"]).status == "submitted"
+    assert load(app, submitted["sid"]).status == "in_review"  # opened, nothing else
 
 
 def test_return_needs_a_comment_the_enterprise_can_see(app: Flask, submitted: dict) -> None:
@@ -220,7 +243,7 @@ def test_return_needs_a_comment_the_enterprise_can_see(app: Flask, submitted: di
 
 def test_stale_page_is_409(app: Flask, submitted: dict) -> None:
     rev = submitted["rev"]
-    resp = act(rev, submitted["sid"], "start_review", expected_status="submitted")
+    resp = act(rev, submitted["sid"], "comment", expected_status="in_review")
     assert resp.status_code == 303
     again = act(rev, submitted["sid"], "comment", expected_status="submitted")
     assert again.status_code == 409 and "刚被更新" in again.get_data(as_text=True)
@@ -238,7 +261,7 @@ def test_forward_moves_the_application_to_the_other_unit(app: Flask, submitted: 
     page = new_unit.get(f"/review/{sid}").get_data(as_text=True)
     assert "属于行政审批办职责" in page and "转交至" in page
     assert new_unit.client.get(f"/review/{sid}/application.pdf").status_code == 200
-    assert act(new_unit, sid, "start_review").status_code == 303
+    assert load(app, sid).status == "in_review"  # the new unit opened it
     ent_page = submitted["ent"].get(f"/app/submissions/{sid}").get_data(as_text=True)
     assert "属于行政审批办职责" not in ent_page and "已转交其他单位" in ent_page
 
@@ -251,8 +274,11 @@ def test_time_limit_counts_from_materials_complete(app: Flask, submitted: dict) 
         db.session.add(sub)
         db.session.commit()
     page = submitted["rev"].get(f"/review/{sid}").get_data(as_text=True)
-    assert "材料齐全后第 120 天 / 时限 90 天（已超出 30 天）" in page
-    assert "已超出 30 天" in submitted["rev"].get("/review/").get_data(as_text=True)
+    # 000（三）: "3个月内" — three calendar months from the day the materials were complete (Beijing date).
+    assert "材料齐全 2026-02-01 起 3 个月，至 2026-05-01（已超出 31 天）" in page and "已超时限" in page
+    queue = submitted["rev"].get("/review/?due=overdue").get_data(as_text=True)
+    assert "已超出 31 天" in queue and "QXZC-2026-000001" in queue
+    assert "QXZC-2026-000001" not in submitted["rev"].get("/review/?status=approved").get_data(as_text=True)
 
 
 def test_reviewer_sees_frozen_answers_with_labels(submitted: dict) -> None:
@@ -285,19 +311,18 @@ def test_notifications_both_sides_and_mark_read(app: Flask, submitted: dict,
     assert len(rev_notes) == 1 and "新的申请" in rev_notes[0].message
     assert rev_notes[0].link == f"/review/{submitted['sid']}"
     with caplog.at_level(logging.INFO, logger="portal.services.notifications"):
-        act(submitted["rev"], submitted["sid"], "start_review")
         act(submitted["rev"], submitted["sid"], "comment", "内部", "internal")
     assert "SMTP_HOST not set" in caplog.text  # no SMTP: the e-mail is logged instead
-    ent_notes = _notes(app, submitted["ent_user"]["id"])
-    assert [n.message for n in ent_notes] == ["您的申请“提高审批效能”状态更新为：审核中。"]  # internal note: none
+    ent_notes = [n for n in _notes(app, submitted["ent_user"]["id"]) if "已收到您的申请" not in n.message]
+    assert [n.message for n in ent_notes] == ["您的申请 QXZC-2026-000001“提高审批效能”状态更新为：审核中。"]
     ent = submitted["ent"]
     nav = ent.get("/app").get_data(as_text=True)
-    assert 'class="badge"' in nav and "1 条未读" in nav
+    assert 'class="badge"' in nav and "2 条未读" in nav  # the receipt and the status change
     page = ent.get("/notifications").get_data(as_text=True)
     assert "状态更新为：审核中" in page
     opened = ent.post("/notifications/read", {"id": str(ent_notes[0].id), "open": "1"})
     assert opened.status_code == 303 and opened.headers["Location"].endswith(f"/app/submissions/{submitted['sid']}")
-    assert 'class="badge"' not in ent.get("/app").get_data(as_text=True)
+    assert "1 条未读" in ent.get("/app").get_data(as_text=True)
     # Someone else's notification cannot be touched.
     assert submitted["rev"].post("/notifications/read", {"id": str(ent_notes[0].id)}).status_code == 404
     assert submitted["rev"].post("/notifications/read", {"id": "all"}).status_code == 303
@@ -334,19 +359,19 @@ def test_email_sent_through_smtp_after_commit(app: Flask, submitted: dict, monke
 
     monkeypatch.setattr(notifications.smtplib, "SMTP", FakeSMTP)
     app.config.update(SMTP_HOST="smtp.example.invalid", SMTP_PORT=2525)
-    act(submitted["rev"], submitted["sid"], "start_review")
+    submitted["rev"].get(f"/review/{submitted['sid']}")  # opening starts the review and tells the enterprise
     assert ("connect", "smtp.example.invalid", 2525) in sent
     mail = next(s for s in sent if s[0] == "send")
     assert mail[1] == submitted["ent_user"]["email"] and "审核中" in mail[2]
     assert f"/app/submissions/{submitted['sid']}" in mail[3]
     # A refused change sends nothing.
     sent.clear()
-    act(submitted["rev"], submitted["sid"], "approve", "")
+    act(submitted["rev"], submitted["sid"], "reject", "")
     assert sent == []
 
 
 def test_admin_reads_the_audit_trail(app: Flask, submitted: dict) -> None:
-    act(submitted["rev"], submitted["sid"], "start_review", "开始")
+    submitted["rev"].get(f"/review/{submitted['sid']}")
     admin = Browser(app.test_client())
     admin.login(make_user(app, "admin")["email"])
     page = admin.get("/admin/audit?type=submission").get_data(as_text=True)
@@ -376,6 +401,7 @@ def test_access_matrix_for_every_submission_route(app: Flask, submitted: dict) -
                   "other_reviewer": other_rev, "admin": admin}
     for b in identities.values():
         b.get("/notifications")  # a fresh CSRF token for each signed-in session
+    submitted["rev"].get(f"/review/{sid}")  # in review from here on: the owner can no longer remove files
     routes = _submission_routes(app)
     assert {e for e, _, _ in routes} >= {"submissions.detail", "submissions.upload", "submissions.resubmit",
                                          "submissions.attachment", "submissions.document", "review.detail",
@@ -402,5 +428,6 @@ def test_access_matrix_for_every_submission_route(app: Flask, submitted: dict) -
                 failures.append((endpoint, method, name, code))
     assert failures == []
     with app.app_context():
-        assert load(app, sid).status == "submitted"  # no denied request changed anything
+        assert load(app, sid).status == "in_review"  # no denied request changed anything
+        assert db.session.get(Attachment, att_id) is not None
         assert db.session.exec(select(User).where(User.role == "admin")).first() is not None

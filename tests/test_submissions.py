@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import threading
 import uuid
 from pathlib import Path
@@ -86,14 +87,12 @@ def submission_id(resp) -> int:  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def fake_pdf(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A tiny stand-in for the WeasyPrint renderer (seconds per render); one test below uses the real one."""
+    from portal.services import pdfs
+
     calls: list[str] = []
-    try:
-        from portal.services import pdfs
-    except ImportError:
-        return calls
 
     def download(session, write_session, enterprise_id, profile, measure_id, today, base_url,  # type: ignore[no-untyped-def]
-                 cache_dir):
+                 cache_dir, *, reference=""):
         session.rollback()  # like the real one: no read snapshot held while "rendering"
         data = PDF + json.dumps([measure_id, enterprise_id, uuid.uuid4().hex]).encode()
         digest = hashlib.sha256(data).hexdigest()
@@ -143,14 +142,19 @@ def test_submit_freezes_answers_measure_and_pdf(app: Flask, fake_pdf: list[str])
     measure = catalog().measures[MEASURE]
     assert sub.measure_fingerprint == service.measure_fingerprint(measure)
     snap = json.loads(sub.measure_snapshot_json)
-    assert snap["text"] == measure.text and snap["time_limit_days"] == 90 and snap["conditions"]
+    assert snap["text"] == measure.text and snap["time_limit_months"] == 3 and snap["conditions"]
     assert sub.document_id is not None and fake_pdf == [MEASURE]
-    assert sub.materials_complete_at is not None and sub.materials_complete_at.date() == dt.date(2026, 6, 1)
+    # Whether the materials are complete is the reviewer's decision: the clock does not start at submission.
+    assert sub.materials_complete_at is None
+    assert sub.reference == "QXZC-2026-000001"  # 医疗器械注册处, 2026, first of the year
+    judged = json.loads(sub.judgement_json)
+    assert judged["status"] == "eligible" and judged["met"] and judged["judged_on"] == "2026-06-01"
     # Answers changed later do not touch the frozen application.
     set_answers(app, user, {"device_classes": ["class3"]})
     assert json.loads(load(app, sid).answers_json)["device_classes"] == ["class2"]
     detail = browser.get(f"/app/submissions/{sid}").get_data(as_text=True)
-    assert "营业执照.pdf" in detail and "已提交" in detail and "材料齐全后第 0 天 / 时限 90 天" in detail
+    assert "营业执照.pdf" in detail and "已提交" in detail and "受理回执" in detail and "QXZC-2026-000001" in detail
+    assert "相关资料齐全且符合要求的，3个月内完成注册审批" in detail and "尚未确认" in detail
     pdf = browser.client.get(f"/app/submissions/{sid}/application.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
     assert pdf.headers["Content-Disposition"].startswith("attachment;")
@@ -244,7 +248,7 @@ def test_second_open_submission_for_the_same_measure_is_refused(app: Flask) -> N
     page = browser.get(f"/app/submissions/new/{MEASURE}").get_data(as_text=True)
     assert "办结前不能重复提交" in page and 'name="idempotency_key"' not in page
     resp = browser.post(f"/app/submissions/new/{MEASURE}", {"unit": UNIT, "idempotency_key": "x" * 32})
-    assert resp.status_code == 409 and f"编号 {sid}" in resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "受理编号 QXZC-2026-000001" in resp.get_data(as_text=True)
     assert f"/app/submissions/{sid}" in browser.get("/results").get_data(as_text=True)  # 查看我的申请
 
 
@@ -301,8 +305,9 @@ def test_submit_without_csrf_or_token_is_refused(app: Flask) -> None:
 
 
 def test_real_pdf_is_frozen(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the real WeasyPrint renderer: the frozen PDF is the issued, verifiable document."""
-    pdfs = pytest.importorskip("portal.services.pdfs")
+    """With the real WeasyPrint renderer: the frozen PDF is the issued, verifiable document, with its reference."""
+    from portal.services import pdfs
+
     monkeypatch.undo()  # drop the fake renderer
     assert pdfs.download.__module__ == "portal.services.pdfs"
     _, browser = enterprise(app)
@@ -314,14 +319,17 @@ def test_real_pdf_is_frozen(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None
     resp = browser.client.get(f"/app/submissions/{sid}/application.pdf")
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF-")
     assert hashlib.sha256(resp.data).hexdigest() == doc.sha256
+    text = subprocess.run(["pdftotext", "-", "-"], input=resp.data, capture_output=True, check=True).stdout.decode()
+    assert "受理编号" in text and "QXZC-2026-000001" in text
+    assert "QXZC-2026-000001" in resp.headers["Content-Disposition"]
     # The submission keeps its own copy: clearing the PDF cache does not lose it.
     Path(doc.path).unlink()
     assert browser.client.get(f"/app/submissions/{sid}/application.pdf").data == resp.data
 
 
 def test_pdf_failure_is_a_clear_503_and_nothing_is_stored(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    pdfs = pytest.importorskip("portal.services.pdfs")
     from portal.pdf.errors import PdfError
+    from portal.services import pdfs
 
     def broken(*args: Any, **kw: Any) -> Any:
         raise PdfError("排版服务繁忙，请稍后重试。")
@@ -333,16 +341,6 @@ def test_pdf_failure_is_a_clear_503_and_nothing_is_stored(app: Flask, monkeypatc
     with app.app_context():
         assert db.session.exec(select(Submission)).first() is None
     assert not list(Path(app.config["UPLOAD_DIR"]).glob("*.pdf"))
-
-
-def test_without_the_pdf_service_the_application_is_still_accepted(app: Flask,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "pdf_service_available", lambda: False)
-    _, browser = enterprise(app)
-    sid = submission_id(submit(browser))
-    assert load(app, sid).document_id is None
-    assert "未生成申请表 PDF" in browser.get(f"/app/submissions/{sid}").get_data(as_text=True)
-    assert browser.client.get(f"/app/submissions/{sid}/application.pdf").status_code == 404
 
 
 # -- attachments ------------------------------------------------------------------------------

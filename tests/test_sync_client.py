@@ -339,7 +339,7 @@ def test_push_applies_queued_decisions_in_order(app: Flask, tmp_path: Path, queu
     second = queue_action(mirror, sid, "approve", "材料齐全，同意", "enterprise")
     assert second["after_id"] == first["id"] and second["base_version"] == first["base_version"]
     with pytest.raises(QueueError):
-        queue_action(mirror, sid, "approve", "  ")
+        queue_action(mirror, sid, "reject", "  ")  # the enterprise must read why
 
     result = push(client_for(app, queue["token"]), mirror)
     assert [r["state"] for r in result.sent] == [SENT, SENT] and not result.conflicts

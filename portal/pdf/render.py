@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 #: Part of the input hash: bump when templates change what a PDF says, so old codes stay truthful.
 FORMAT_VERSION = "1"
+_REFERENCE_RE = re.compile(r"[A-Z]{2,6}-[0-9]{4}-[0-9]{6}")
 #: Bounds on what a profile may contain before we even start (validated profiles are far smaller).
 MAX_INPUT_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 2000
@@ -86,14 +87,16 @@ class PdfRequest:
     today: dt.date
     contacts: dict[str, dict[str, str]]  # unit id -> contact fields, only the units this PDF names
     base_url: str
+    reference: str = ""  # the application's reference once submitted (ZH-2026-000123); "" on a download
 
     @property
     def input_hash(self) -> str:
         """SHA-256 of the canonical JSON of all inputs (and the template format version)."""
-        return hashlib.sha256(_canonical({
-            "format": FORMAT_VERSION, "kind": self.kind, "measure_id": self.measure_id, "profile": self.profile,
-            "today": self.today.isoformat(), "contacts": self.contacts, "base_url": self.base_url,
-        }).encode()).hexdigest()
+        inputs = {"format": FORMAT_VERSION, "kind": self.kind, "measure_id": self.measure_id, "profile": self.profile,
+                  "today": self.today.isoformat(), "contacts": self.contacts, "base_url": self.base_url}
+        if self.reference:  # only then, so the hashes (and codes) of plain downloads stay as they were
+            inputs["reference"] = self.reference
+        return hashlib.sha256(_canonical(inputs).encode()).hexdigest()
 
     @property
     def enterprise_name(self) -> str:
@@ -210,11 +213,14 @@ def _application_measure(measure_id: str) -> Measure:
 
 def application_request(profile: Mapping[str, Any], measure_id: str, today: dt.date, *,
                         contacts: Mapping[str, Mapping[str, str]] | None = None,
-                        base_url: str = DEFAULT_BASE_URL) -> PdfRequest:
+                        base_url: str = DEFAULT_BASE_URL, reference: str = "") -> PdfRequest:
     """Validate and normalise the inputs of an application form (raises PdfError / MeasureNotAvailable)."""
     measure = _application_measure(measure_id)
+    if reference and not _REFERENCE_RE.fullmatch(reference):
+        raise PdfError("受理编号格式不正确。")
     return PdfRequest("application", measure.id, _normalise_profile(profile), today,
-                      _normalise_contacts(contacts, _measure_units(catalog(), measure)), _check_base_url(base_url))
+                      _normalise_contacts(contacts, _measure_units(catalog(), measure)), _check_base_url(base_url),
+                      reference)
 
 
 def report_request(profile: Mapping[str, Any], today: dt.date, *,
@@ -404,6 +410,7 @@ def _application_context(request: PdfRequest, code: str) -> dict[str, Any]:
     return {
         "kind": "application",
         "kind_title": kind_title,
+        "reference": request.reference,
         "meta": _meta(request, f"{kind_title}-{name or '企业'}-{measure.title}"),
         "measure": measure,
         "document": measure.document,

@@ -155,6 +155,7 @@ class Unit:
     parent: str = ""
     parent_name: str = ""
     note: str = ""
+    ref: str = ""  # the portal's short code in application references (ZH-2026-000123); not from the documents
 
     @property
     def display_name(self) -> str:
@@ -184,6 +185,8 @@ class Measure:
     city_share: tuple[CityShare, ...]
     service_points: tuple[str, ...]
     materials: tuple[str, ...]
+    # A handling time stated by the clause, in calendar days or months (000（三）: "3个月内完成注册审批").
+    # No clause of the five documents states working days (工作日), so no holiday calendar is kept.
     time_limit_days: int | None
     time_limit_note: str
     valid_until: dt.date | None
@@ -192,6 +195,7 @@ class Measure:
     file: str = ""
     # "分别牵头/负责": which lead unit handles which sectors (unit name -> sector codes).
     lead_by_sector: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    time_limit_months: int | None = None
 
     @property
     def is_enterprise_facing(self) -> bool:
@@ -261,7 +265,8 @@ class Measure:
             "sectors": list(self.sectors), "responsibility_as_printed": self.responsibility_as_printed,
             "lead_units": list(self.lead_units), "cooperating_units": list(self.cooperating_units),
             "eligibility": self.eligibility, "service_points": list(self.service_points),
-            "time_limit_days": self.time_limit_days, "valid_until": end.isoformat() if end else None,
+            "time_limit_days": self.time_limit_days, "time_limit_months": self.time_limit_months,
+            "valid_until": end.isoformat() if end else None,
         }
 
     def facts(self) -> set[str]:
@@ -295,8 +300,8 @@ class Catalog:
 _KNOWN_MEASURE_KEYS = {
     "id", "clause", "part", "title", "text", "audience", "benefit_kinds", "sectors", "responsibility_as_printed",
     "lead_units", "cooperating_units", "eligibility", "conditions", "amounts", "city_share", "service_points",
-    "materials", "time_limit_days", "time_limit_note", "valid_until", "cases", "lead_by_sector", "__line__",
-    "__keylines__",
+    "materials", "time_limit_days", "time_limit_months", "time_limit_note", "valid_until", "cases", "lead_by_sector",
+    "__line__", "__keylines__",
 }
 _REQUIRED_MEASURE_KEYS = {"id", "clause", "title", "text", "audience", "benefit_kinds", "responsibility_as_printed",
                           "lead_units", "cooperating_units", "eligibility"}
@@ -410,6 +415,15 @@ def _parse_lead_by_sector(path: Path, raw: dict[str, Any]) -> tuple[tuple[str, t
     return tuple(out)
 
 
+def _time_limit_months(path: Path, raw: dict[str, Any], line: int) -> int | None:
+    months = raw.get("time_limit_months")
+    if months is None:
+        return None
+    if not isinstance(months, int) or months <= 0 or raw.get("time_limit_days") is not None:
+        raise _err(path, line, "time_limit_months must be a positive whole number, and not beside time_limit_days")
+    return months
+
+
 def _as_date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
@@ -433,14 +447,19 @@ def load_units(data_dir: Path = DATA_DIR) -> dict[str, Unit]:
     path = data_dir / "units.yaml"
     units: dict[str, Unit] = {}
     for u in _load(path):
-        extra = set(u) - {"id", "name", "kind", "full_name", "aliases", "parent", "parent_name", "note", *_META_KEYS}
+        extra = set(u) - {"id", "ref", "name", "kind", "full_name", "aliases", "parent", "parent_name", "note",
+                          *_META_KEYS}
         if extra:
             raise _err(path, u["__line__"], f"unknown unit field(s) {sorted(extra)}")
         if u["id"] in units:
             raise _err(path, u["__line__"], f"duplicate unit id {u['id']}")
+        if not re.fullmatch(r"[A-Z]{2,6}", str(u.get("ref", ""))):
+            raise _err(path, u["__line__"], f"unit {u['id']} needs a ref of 2-6 capital letters")
+        if any(other.ref == u["ref"] for other in units.values()):
+            raise _err(path, u["__line__"], f"unit ref {u['ref']} is used twice")
         units[u["id"]] = Unit(id=u["id"], name=u["name"], kind=u["kind"], full_name=u.get("full_name", ""),
                               aliases=tuple(u.get("aliases", [])), parent=u.get("parent", ""),
-                              parent_name=u.get("parent_name", ""), note=u.get("note", ""))
+                              parent_name=u.get("parent_name", ""), note=u.get("note", ""), ref=u["ref"])
     return units
 
 
@@ -526,7 +545,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                 materials=tuple(raw.get("materials") or ()),
                 time_limit_days=raw.get("time_limit_days"), time_limit_note=str(raw.get("time_limit_note", "")),
                 valid_until=_as_date(raw.get("valid_until")), cases=tuple(cases), line=line, file=path.name,
-                lead_by_sector=_parse_lead_by_sector(path, raw),
+                lead_by_sector=_parse_lead_by_sector(path, raw), time_limit_months=_time_limit_months(path, raw, line),
             )
     return Catalog(documents=documents, measures=measures, units=units)
 

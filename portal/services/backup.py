@@ -58,7 +58,7 @@ MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database/portal.sqlite3"
 PG_MEMBER = "database/data.sql"
 UPLOADS = "uploads"
-FROZEN_SUBDIR = "applications"  # kept in step with portal.services.submissions._frozen_dir
+FROZEN_SUBDIR = "applications"  # kept in step with portal.services.frozen_pdfs.FROZEN_SUBDIR
 SKIP_TABLES = frozenset({"alembic_version"})
 
 

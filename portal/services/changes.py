@@ -108,6 +108,7 @@ def submission_payload(row: Mapping[str, Any], document: Mapping[str, Any] | Non
         "routed_unit_id": row["routed_unit_id"], "version": row.get("version") or 1,
         "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
         "materials_complete_at": _iso(row.get("materials_complete_at")),
+        "reference": row.get("reference"), "decided_at": _iso(row.get("decided_at")),
         "answers": _loads(row["answers_json"], {}),
         "document": ({"short_code": document["short_code"], "sha256": document["sha256"]} if document else None),
     }

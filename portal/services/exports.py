@@ -1,77 +1,108 @@
-"""Export of the (filtered) review queue as CSV and XLSX."""
+"""Export of the (filtered) review queue: one table, written as CSV (text) or XLSX (real dates and numbers)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from portal.clock import BEIJING
+from portal.models import User
 from portal.profile.fields import FIELDS_BY_NAME
-from portal.services.submissions import QueueRow, unit_name
+from portal.services.review_queue import QueueRow
+from portal.services.submissions import unit_name
 from portal.templating import answer
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
-COLUMNS = ("编号", "企业名称", "统一社会信用代码", "措施编号", "措施", "状态", "受理单位", "所在地", "行业",
-           "提交时间（北京时间）", "材料齐全时间（北京时间）", "已等待天数", "办理时限")
+#: (heading, column width in Excel)
+COLUMNS = (("受理编号", 18), ("企业名称", 30), ("统一社会信用代码", 22), ("联系人", 12), ("联系人邮箱", 26),
+           ("措施编号", 10), ("措施", 30), ("状态", 14), ("受理单位", 30), ("所在地", 20), ("行业", 30),
+           ("提交时间（北京时间）", 18), ("材料齐全时间（北京时间）", 18), ("办结时间（北京时间）", 18),
+           ("已等待天数", 10), ("办理天数", 10), ("办理时限", 40), ("时限提示", 10), ("最近意见", 50))
+DATE_FORMAT = "yyyy-mm-dd hh:mm"
 #: Cells starting with these are formulas to Excel; user input (enterprise names) must stay text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _local(value: dt.datetime | None) -> str:
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else ""
+@dataclass(frozen=True)
+class Table:
+    headings: tuple[str, ...]
+    widths: tuple[int, ...]
+    rows: list[list[Any]]  # str, int, float, None, or a Beijing-time naive datetime
 
 
-def rows_for(queue_rows: list[QueueRow]) -> list[list[Any]]:
-    out = []
+def _local(value: dt.datetime | None) -> dt.datetime | None:
+    """Beijing wall-clock time without a zone: what Excel shows and what a reviewer reads."""
+    return value.astimezone(BEIJING).replace(tzinfo=None) if value else None
+
+
+def queue_table(queue_rows: list[QueueRow], contacts: dict[int, User], last_comments: dict[int, str]) -> Table:
+    """The queue rows with the columns a unit files: contact, decision date, handling days, last comment."""
+    rows = []
     for r in queue_rows:
         s, a = r.submission, r.answers
-        out.append([
-            s.id, r.enterprise, a.get("credit_code", ""), s.measure_id, r.title, r.status_zh,
-            unit_name(s.routed_unit_id),
+        contact = contacts.get(s.id or 0)
+        rows.append([
+            r.reference, r.enterprise, a.get("credit_code", ""), contact.name if contact else "",
+            contact.email if contact else "", s.measure_id, r.title, r.status_zh, unit_name(s.routed_unit_id),
             answer(a["location"], FIELDS_BY_NAME["location"]) if a.get("location") else "",
             answer(a["sectors"], FIELDS_BY_NAME["sectors"]) if a.get("sectors") else "",
-            _local(s.created_at), _local(s.materials_complete_at), r.age_days,
-            r.limit.describe() if r.limit else "",
+            _local(s.created_at), _local(s.materials_complete_at), _local(s.decided_at), r.age_days,
+            r.handling_days, r.limit.describe() if r.limit else "", r.limit.flag if r.limit else "",
+            last_comments.get(s.id or 0, ""),
         ])
-    return out
+    return Table(tuple(h for h, _ in COLUMNS), tuple(w for _, w in COLUMNS), rows)
 
 
-def _csv_safe(value: Any) -> Any:
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if value is None:
+        return ""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
-def to_csv(queue_rows: list[QueueRow]) -> bytes:
+def to_csv(table: Table) -> bytes:
     """UTF-8 with a byte order mark, which is what makes Excel read Chinese CSV correctly."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows_for(queue_rows):
-        writer.writerow([_csv_safe(v) for v in row])
+    writer.writerow(table.headings)
+    for row in table.rows:
+        writer.writerow([_csv_value(v) for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def to_xlsx(queue_rows: list[QueueRow], title: str = "审核队列") -> bytes:
+def to_xlsx(table: Table, title: str = "审核队列") -> bytes:
+    """Dates as Excel dates, counts as numbers, text as text (never a formula)."""
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
-    ws.append(list(COLUMNS))
+    ws.append(list(table.headings))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    for r, row in enumerate(rows_for(queue_rows), start=2):
+    for r, row in enumerate(table.rows, start=2):
         for c, value in enumerate(row, start=1):
             cell = ws.cell(row=r, column=c, value=value)
-            if isinstance(value, str) and value.startswith("="):
+            if isinstance(value, dt.datetime):
+                cell.number_format = DATE_FORMAT
+            elif isinstance(value, str) and value.startswith("="):
                 cell.data_type = "s"  # openpyxl would otherwise store it as a formula
-    widths = (8, 30, 22, 10, 30, 14, 30, 20, 30, 18, 18, 10, 36)
-    for i, width in enumerate(widths):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
+    for i, width in enumerate(table.widths):
+        ws.column_dimensions[_column_letter(i)].width = width
     ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)

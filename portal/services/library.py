@@ -1,4 +1,4 @@
-"""Browsing and searching the policy library (the catalog is in memory; no queries needed)."""
+"""Browsing and searching the policy library (the catalog is in memory; only version history is queried)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from markupsafe import Markup, escape
+from sqlmodel import Session, col, select
 
+from portal.models import MeasureVersion
 from portal.policy.catalog import Measure, SourceText, catalog, load_source, squash
 from portal.profile.fields import FIELDS_BY_NAME
 
@@ -139,6 +141,12 @@ def validity(m: Measure, today: dt.date) -> tuple[str, int | None]:
     if days < 0:
         return "expired", days
     return ("ending" if days <= 90 else "open"), days
+
+
+def version_history(session: Session, measure_id: str) -> list[MeasureVersion]:
+    """The versions `portal rematch` recorded for a measure, newest first."""
+    query = select(MeasureVersion).where(MeasureVersion.measure_id == measure_id)
+    return list(session.exec(query.order_by(col(MeasureVersion.version).desc())))
 
 
 # --- snippets -------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from portal.profile.schema import profile_json_schema
-from portal.services.submissions import REVIEW_ACTIONS, VISIBILITY_ZH
+from portal.services.review_actions import REVIEW_ACTIONS
+from portal.services.submissions import VISIBILITY_ZH
 
 JSON = "application/json"
 
@@ -133,7 +134,10 @@ def openapi_document(today: dt.date | None = None) -> dict[str, Any]:
                 "parameters": [_param("submission_id", "path", "Application id", ID), IF_MATCH, IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object", "properties": {
                     "action": {"type": "string", "enum": list(REVIEW_ACTIONS)},
-                    "comment": {"type": "string"}, "visibility": {"type": "string", "enum": list(VISIBILITY_ZH)},
+                    "comment": {"type": "string", "description": "Required for " + ", ".join(
+                        a.code for a in REVIEW_ACTIONS.values() if a.needs_comment)},
+                    "visibility": {"type": "string", "enum": list(VISIBILITY_ZH),
+                                   "description": "Default enterprise; required for comment"},
                     "to_unit": {"type": "string"}}}}}},
                 "responses": {"200": _json("The application after the action"),
                               "409": _problem("The action does not fit the application's state"), **WRITE_ERRORS}}},

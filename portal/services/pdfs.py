@@ -160,7 +160,7 @@ def _rerender(session: Session, doc: IssuedDocument, request: PdfRequest, cache_
 
 def download(session: Session, write_session: Any, enterprise_id: int, profile: Mapping[str, Any],
              measure_id: str | None, today: dt.date, base_url: str,
-             cache_dir: Path) -> tuple[IssuedDocument, bytes, str]:
+             cache_dir: Path, *, reference: str = "") -> tuple[IssuedDocument, bytes, str]:
     """Application (measure_id) or report for a download: render with no database lock held.
 
     `session` only reads; the verification row is written afterwards through `write_session`
@@ -173,7 +173,8 @@ def download(session: Session, write_session: Any, enterprise_id: int, profile: 
     if measure_id is None:
         request = report_request(profile, today, contacts=contacts, base_url=base_url)
     else:
-        request = application_request(profile, measure_id, today, contacts=contacts, base_url=base_url)
+        request = application_request(profile, measure_id, today, contacts=contacts, base_url=base_url,
+                                      reference=reference)
     name = filename_for(request)
     doc = _existing(session, enterprise_id, request)
     if doc is not None:
@@ -234,7 +235,7 @@ def clean_cache(session: Session, cache_dir: Path, frozen_dir: Path, *, max_byte
                                  IssuedDocument.short_code)
                            .join(Submission, col(Submission.document_id) == IssuedDocument.id)).all()
     # A document being submitted right now is not protected yet; that is safe because the submission
-    # keeps its own copy from the bytes in memory (submissions._keep_copy), not from this file.
+    # keeps its own copy from the bytes in memory (frozen_pdfs._keep_copy), not from this file.
     protected = {Path(p).name for _, p, _, _, _ in frozen if p}
     protected |= {f"{sha}.pdf" for _, _, sha, _, _ in frozen if sha}
     protected |= {f"{kind}-{code}.pdf" for _, _, _, kind, code in frozen}

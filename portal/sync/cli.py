@@ -146,7 +146,7 @@ def pull_command(ctx: click.Context, mirror_path: str | None, xlsx_path: str | N
 @sync_group.command("queue-action")
 @click.argument("submission_id", type=int)
 @click.argument("action", type=click.Choice(ACTIONS))
-@click.option("--comment", required=True, help="Comment, required (shown to the enterprise unless internal).")
+@click.option("--comment", default="", help="Comment; required for return, reject and comment.")
 @click.option("--visibility", type=click.Choice(VISIBILITIES), default="enterprise", show_default=True)
 @click.option("--to-unit", default=None, help="Target unit id for forward.")
 @mirror_option

@@ -18,8 +18,9 @@ from portal.sync.client import SyncClient
 from portal.sync.mirror import Mirror, row_of
 from portal.sync.pull import now_iso
 
-ACTIONS = ("start_review", "return", "approve", "reject", "comment", "forward")
+ACTIONS = ("start_review", "materials_complete", "return", "approve", "reject", "comment", "forward")
 VISIBILITIES = ("enterprise", "internal")
+NEEDS_COMMENT = ("return", "reject", "comment")  # as the server's REVIEW_ACTIONS say
 PENDING, SENT, CONFLICT, FAILED = "pending", "sent", "conflict", "failed"
 
 
@@ -35,10 +36,10 @@ def queue_action(mirror: Mirror, submission_id: int, action: str, comment: str,
     if visibility not in VISIBILITIES:
         raise QueueError(f"visibility 应为 {' / '.join(VISIBILITIES)}")
     # The server refuses these too; saying so now beats a refusal discovered at push time.
-    if not (comment or "").strip():
-        raise QueueError("请填写意见（--comment）：每项审核操作都需要意见。")
-    if action == "return" and visibility != "enterprise":
-        raise QueueError("退回补充材料时，意见须对企业可见（--visibility enterprise）。")
+    if action in NEEDS_COMMENT and not (comment or "").strip():
+        raise QueueError("请填写意见（--comment）：需补正、不予通过和仅添加意见都需要意见。")
+    if action in ("return", "reject") and visibility != "enterprise":
+        raise QueueError("需补正或不予通过时，意见须对企业可见（--visibility enterprise）。")
     if action == "forward" and not to_unit:
         raise QueueError("转交（forward）需要 --to-unit")
     sub = mirror.submission(submission_id)

@@ -1,4 +1,4 @@
-"""Administrators: unit contact directory, staff accounts (both audited) and the audit trail."""
+"""Administrators: unit contact directory, staff accounts (both audited), the audit trail and measure usage."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_login import current_user
 from portal.extensions import db, limiter
 from portal.models import User
 from portal.policy.catalog import catalog
-from portal.services import accounts, audit, units
+from portal.services import accounts, audit, rematch, units
 from portal.templating import render
 from portal.views.access import access
 from portal.views.auth import public_link, user_or_address
@@ -52,6 +52,13 @@ def audit_log():
     """The audit trail, newest first."""
     kind = request.args.get("type") or None
     return render("admin/audit.html", rows=audit.recent(db.session, 300, kind), kind=kind)
+
+
+@bp.get("/measures")
+@access("admin")
+def measure_usage():
+    """Which measures drive applications and which no stored profile is eligible for."""
+    return render("admin/measures.html", usage=rematch.measure_usage(db.session))
 
 
 def _staff_page(error: str | None = None, link: str | None = None, email: str = "", status: int = 200) -> Response:

@@ -25,7 +25,7 @@ from portal.profile.fields import FIELDS_BY_NAME
 from portal.profile.schema import profile_json_schema
 from portal.profile.validate import AnswerError, parse_date, shown_name, validate_profile
 from portal.services import answers as answer_service
-from portal.services import attachments, changes, idempotency, library, tokens, units
+from portal.services import attachments, changes, frozen_pdfs, idempotency, library, review_actions, tokens, units
 from portal.services import submissions as submission_service
 from portal.services.openapi import openapi_document
 from portal.templating import today
@@ -353,7 +353,7 @@ def put_answer(name: str):
 
 
 def _submission_json(sub: Submission) -> dict[str, Any]:
-    document = submission_service.frozen_document(db.session, sub)
+    document = frozen_pdfs.frozen_document(db.session, sub)
     return changes.submission_payload(changes.columns_of(sub),
                                       {"short_code": document.short_code, "sha256": document.sha256}
                                       if document else None)
@@ -379,7 +379,7 @@ def submission_action(submission_id: int):
         if any(v is not None and not isinstance(v, str) for v in fields.values()):
             return {"error": "action、comment、visibility、to_unit 应为字符串。", "status": 422}, 422
         try:
-            done = submission_service.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
+            done = review_actions.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
                                              fields["visibility"] or "enterprise", fields["to_unit"],
                                              expected_version=base)
         except submission_service.SubmissionError as exc:
@@ -419,7 +419,7 @@ def _visible_submission(submission_id: int) -> Submission:
 @access("login")
 def submission_pdf(submission_id: int):
     """The application PDF frozen at submission, with its SHA-256 in X-Content-SHA256."""
-    frozen = submission_service.frozen_pdf(db.session, _visible_submission(submission_id))
+    frozen = frozen_pdfs.frozen_pdf(db.session, _visible_submission(submission_id))
     if frozen is None:
         abort(404)
     document, data = frozen

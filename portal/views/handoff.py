@@ -8,9 +8,9 @@ import segno
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
 from flask_login import current_user
 
+from portal import clock
 from portal.extensions import db, limiter
 from portal.models import HandoffCode, User
-from portal.services import exports
 from portal.services import handoff as service
 from portal.templating import render
 from portal.views.access import access, same_site_path
@@ -60,7 +60,7 @@ def _qr_svg(url: str) -> str:
 
 
 def _clock_time(value: dt.datetime) -> str:
-    return value.astimezone(exports.BEIJING).strftime("%H:%M")
+    return value.astimezone(clock.BEIJING).strftime("%H:%M")
 
 
 def _current_code() -> tuple[str, HandoffCode]:

@@ -82,7 +82,7 @@ def measures():
 @bp.get("/measures/<measure_id>")
 @access("public")
 def measure(measure_id: str):
-    """One measure: quoted clause, amounts, validity, units and their contacts."""
+    """One measure: quoted clause, amounts, validity, units and their contacts, version history."""
     m = catalog().measures.get(measure_id)
     if m is None:
         abort(404)
@@ -93,7 +93,7 @@ def measure(measure_id: str):
                   lead=units.unit_views(db.session, m.lead_units),
                   cooperating=units.unit_views(db.session, m.cooperating_units),
                   service_points=units.unit_views(db.session, m.service_points),
-                  benefits=BENEFIT_KINDS, audiences=AUDIENCES)
+                  versions=library.version_history(db.session, m.id), benefits=BENEFIT_KINDS, audiences=AUDIENCES)
 
 
 @bp.get("/documents/<document_id>")

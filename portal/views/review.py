@@ -1,4 +1,4 @@
-"""Service-station reviewers: their unit's queue, the frozen application, the workflow and exports."""
+"""Service-station reviewers: their unit's queue and dashboard, the frozen application, the workflow and exports."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.models import Submission
+from portal.models import Submission, User
 from portal.policy.catalog import catalog
+from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME
 from portal.profile.validate import DATES_FIELD
-from portal.services import attachments, exports
+from portal.services import attachments, exports, review_actions, review_queue, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.submissions import SubmissionError
 from portal.templating import render, today
 from portal.views.access import access
+from portal.views.charts import bar_chart
 from portal.views.submissions import download, serve_attachment, serve_frozen_pdf
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -31,9 +33,9 @@ def _routed_or_404(submission_id: int) -> Submission:
     return sub
 
 
-def _filtered() -> tuple[service.QueueFilters, dict[str, str], list[service.QueueRow]]:
-    filters, errors = service.parse_filters(request.args)
-    return filters, errors, service.queue(db.session, _unit_id(), filters, today())
+def _filtered() -> tuple[review_queue.QueueFilters, dict[str, str], list[review_queue.QueueRow]]:
+    filters, errors = review_queue.parse_filters(request.args)
+    return filters, errors, review_queue.queue(db.session, _unit_id(), filters, today())
 
 
 @bp.get("/")
@@ -43,85 +45,119 @@ def queue():
     filters, errors, rows = _filtered()
     unit = catalog().units.get(_unit_id() or "")
     return render("review/queue.html", block="results", status=422 if errors else 200, unit=unit, rows=rows,
-                  filters=filters, errors=errors, status_zh=service.STATUS_ZH, sorts=service.SORTS,
-                  measures=service.measures_in_queue(db.session, _unit_id()),
+                  filters=filters, errors=errors, status_zh=service.STATUS_ZH, sorts=review_queue.SORTS,
+                  due_options=review_queue.DUE, measures=review_queue.measures_in_queue(db.session, _unit_id()),
                   sectors=FIELDS_BY_NAME["sectors"].options, locations=FIELDS_BY_NAME["location"].options,
                   unit_name=service.unit_name)
 
 
-def _nothing_to_export(filters: service.QueueFilters, errors: dict[str, str]) -> Response:
+@bp.get("/dashboard")
+@access("reviewer")
+def dashboard():
+    """The unit at a glance: counts by status and measure, median handling time, clocks near or past their limit."""
+    board = review_queue.dashboard(db.session, _unit_id(), today())
+    unit = catalog().units.get(_unit_id() or "")
+    chart = bar_chart([(zh, count) for _code, zh, count in board.by_status], title="各状态申请数量", unit_label="件")
+    return render("review/dashboard.html", board=board, unit=unit, chart=chart, near_days=timelimits.NEAR_DAYS)
+
+
+def _nothing_to_export(filters: review_queue.QueueFilters, errors: dict[str, str]) -> Response:
     # The queue page offers export links only when there are rows; an empty file would help nobody.
     return render("review/nothing_to_export.html", status=422 if errors else 200, errors=errors,
                   args=filters.as_args())
 
 
-def _export_name(ext: str) -> tuple[str, str]:
-    unit = service.unit_name(_unit_id() or "")
+def _export(kind: str) -> Response:
+    filters, errors, rows = _filtered()
+    if errors or not rows:
+        return _nothing_to_export(filters, errors)
+    table = exports.queue_table(rows, review_queue.contacts_of(db.session, rows),
+                                review_queue.last_comments(db.session, rows))
     day = today().isoformat()
-    return f"审核队列-{unit}-{day}.{ext}", f"review-queue-{day}.{ext}"
+    name, fallback = f"审核队列-{service.unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
+    if kind == "csv":
+        return download(exports.to_csv(table), "text/csv; charset=utf-8", name, fallback)
+    return download(exports.to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    name, fallback)
 
 
 @bp.get("/export.csv")
 @access("reviewer")
 def export_csv():
     """The filtered queue as CSV (UTF-8 with BOM, so Excel shows Chinese)."""
-    filters, errors, rows = _filtered()
-    if errors or not rows:
-        return _nothing_to_export(filters, errors)
-    name, fallback = _export_name("csv")
-    return download(exports.to_csv(rows), "text/csv; charset=utf-8", name, fallback)
+    return _export("csv")
 
 
 @bp.get("/export.xlsx")
 @access("reviewer")
 def export_xlsx():
-    """The filtered queue as an Excel workbook."""
-    filters, errors, rows = _filtered()
-    if errors or not rows:
-        return _nothing_to_export(filters, errors)
-    name, fallback = _export_name("xlsx")
-    return download(exports.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    name, fallback)
+    """The filtered queue as an Excel workbook with real dates and numbers."""
+    return _export("xlsx")
 
 
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
             form: dict[str, str] | None = None) -> Response:
     units = sorted(catalog().units.values(), key=lambda u: (u.kind != "service_point", u.display_name))
+    snapshot = service.snapshot_of(sub)
     return render("review/detail.html", sub=sub, status=status, errors=errors or [], form=form or {},
-                  enterprise=service.enterprise_name(db.session, sub),
-                  events=service.history(db.session, sub, internal=True),
+                  enterprise=service.enterprise_name(db.session, sub), reference=service.reference_of(sub),
+                  events=submission_history.history(db.session, sub, internal=True),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
-                  actions=service.actions_for(sub.status), limit=service.time_limit(sub, today()),
-                  snapshot=service.snapshot_of(sub), answers=service.answers_of(sub),
+                  actions=review_actions.actions_for(sub.status), limit=timelimits.time_limit(sub, snapshot, today()),
+                  snapshot=snapshot, answers=service.answers_of(sub), judgement=service.judgement_of(sub),
+                  resubmission=submission_history.last_resubmission(db.session, sub),
                   changed=service.measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
+                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MATCH_STATUS_ZH,
                   status_zh=service.STATUS_ZH, visibility_zh=service.VISIBILITY_ZH, unit_name=service.unit_name,
-                  forward_units=[u for u in units if u.id != sub.routed_unit_id])
+                  forward_units=[u for u in units if u.id != sub.routed_unit_id],
+                  next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id, today()))
 
 
 @bp.get("/<int:submission_id>")
 @access("reviewer")
 def detail(submission_id: int):
-    """One application as submitted: frozen answers and measure, PDF, attachments, history, actions."""
-    return _detail(_routed_or_404(submission_id))
+    """One application as submitted; opening one nobody has opened yet starts its review."""
+    sub = _routed_or_404(submission_id)
+    if request.method == "GET" and sub.status in review_actions.UNOPENED:  # not on HEAD (link checkers)
+        # A GET reads without the writers' lock; the one write it makes goes through a writing session.
+        # Take the id first: after the rollback current_user is expired, and reloading it through the
+        # request session inside the writer would wait for the writers' lock this thread holds (SQLite).
+        reviewer_id = current_user.id
+        db.session.rollback()
+        with db.standalone() as writer:
+            opened, reviewer = writer.get(Submission, submission_id), writer.get(User, reviewer_id)
+            if opened is not None and reviewer is not None:
+                review_actions.open_for_review(writer, opened, reviewer)
+        sub = _routed_or_404(submission_id)
+    return _detail(sub)
 
 
 @bp.post("/<int:submission_id>/action")
 @access("reviewer")
 def action(submission_id: int):
-    """Change the status (or just comment); every change needs a comment, internal or to the enterprise."""
+    """Change the status, confirm the materials or comment; a comment is required only where the enterprise
+    must read it (return, reject). "and next" opens the next application waiting in the queue."""
     sub = _routed_or_404(submission_id)
     form = request.form
     try:
-        sub = service.review(db.session, sub, current_user, form.get("action", ""), form.get("comment"),
+        sub = review_actions.review(db.session, sub, current_user, form.get("action", ""), form.get("comment"),
                              form.get("visibility"), form.get("to_unit"), form.get("expected_status"))
     except SubmissionError as exc:
         db.session.rollback()
         sub = _routed_or_404(submission_id)
         return _detail(sub, [str(exc)], exc.status, form.to_dict())
+    reference = service.reference_of(sub)
     if sub.routed_unit_id != _unit_id():
-        flash(f"已转交{service.unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
+        flash(f"{reference} 已转交{service.unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
         return redirect(url_for("review.queue"), 303)
-    flash(f"已更新：{service.STATUS_ZH[sub.status]}。")
+    flash(f"{reference} 已更新：{service.STATUS_ZH[sub.status]}"
+          + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))
+    if form.get("then") == "next":
+        following = review_queue.next_to_work(db.session, _unit_id(), sub.id, today())
+        if following is not None:
+            return redirect(url_for("review.detail", submission_id=following.id), 303)
+        flash("队列中没有待处理的申请了。")
+        return redirect(url_for("review.queue"), 303)
     return redirect(url_for("review.detail", submission_id=sub.id), 303)
 
 

@@ -15,12 +15,13 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import clock
 from portal.extensions import db
 from portal.models import Submission
 from portal.policy.catalog import NO_MATERIALS_NOTE
 from portal.profile.fields import FIELDS
 from portal.profile.validate import DATES_FIELD
-from portal.services import accounts, attachments, exports, notifications
+from portal.services import accounts, attachments, frozen_pdfs, notifications, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.answers import profile_of
 from portal.services.submissions import SubmissionError
@@ -85,20 +86,14 @@ def download(data_or_path: bytes | Path, mimetype: str, name: str, fallback: str
     return resp
 
 
-def application_pdf_url(measure_id: str) -> str | None:
-    """The live application form download, when the enterprise blueprint offers one."""
-    if "enterprise.application_pdf" not in current_app.view_functions:
-        return None
-    return url_for("enterprise.application_pdf", measure_id=measure_id)
-
-
 def serve_frozen_pdf(sub: Submission) -> Response:
-    frozen = service.frozen_pdf(db.session, sub)
+    frozen = frozen_pdfs.frozen_pdf(db.session, sub)
     if frozen is None:
         abort(404)
     document, data = frozen
-    name = f"申请表-{service.title_of(sub)}-{document.short_code}.pdf"
-    return download(data, "application/pdf", name, f"application-{sub.id}-{document.short_code}.pdf")
+    reference = sub.reference or document.short_code
+    name = f"申请表-{service.title_of(sub)}-{reference}.pdf"
+    return download(data, "application/pdf", name, f"application-{reference}.pdf")
 
 
 def serve_attachment(sub: Submission, attachment_id: int) -> Response:
@@ -125,9 +120,10 @@ def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[st
             "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
-            "pdf_url": application_pdf_url(measure.id), "max_attachments": max_attachments(),
+            "pdf_url": url_for("enterprise.application_pdf", measure_id=measure.id),
+            "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
-            "status_zh": service.STATUS_ZH, "pdf_service": service.pdf_service_available(), **extra}
+            "status_zh": service.STATUS_ZH, **extra}
 
 
 @bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
@@ -161,13 +157,25 @@ def new(measure_id: str):
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
+def _removable(sub: Submission) -> set[int]:
+    """Attachments the enterprise may still remove: none a reviewer has seen."""
+    if sub.status == "submitted":
+        return {a.id for a in attachments.list_for(db.session, sub.id or 0) if a.id is not None}
+    if sub.status == "returned":
+        return {a.id for a in service.files_since_return(db.session, sub) if a.id is not None}
+    return set()
+
+
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200, note: str = "") -> Response:
     return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
-                  events=service.history(db.session, sub, internal=False),
+                  events=submission_history.history(db.session, sub, internal=False),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
-                  returned=service.last_return_comment(db.session, sub) if sub.status == "returned" else None,
+                  returned=(submission_history.last_return_comment(db.session, sub) if sub.status == "returned"
+                            else None),
                   can_upload=sub.status in service.UPLOAD_STATUSES, max_attachments=max_attachments(),
-                  max_file=attachments.human_size(max_file_bytes()), limit=service.time_limit(sub, today()),
+                  removable=_removable(sub),
+                  max_file=attachments.human_size(max_file_bytes()), receipt=service.receipt_lines(sub),
+                  limit=timelimits.time_limit(sub, service.snapshot_of(sub), today()),
                   snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
                   dates_field=DATES_FIELD, status_zh=service.STATUS_ZH, unit_name=service.unit_name)
 
@@ -203,11 +211,27 @@ def resubmit(submission_id: int):
     sub = _own_or_404(submission_id)
     note = request.form.get("note", "")
     try:
-        service.resubmit(db.session, sub, current_user, note)
+        service.resubmit(db.session, sub, current_user, note, today())
     except SubmissionError as exc:
         db.session.rollback()
         return _detail(sub, [str(exc)], exc.status, note=note)
     flash("已重新提交，审核人员会继续办理。")
+    return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+
+
+@bp.post(f"{PREFIX}/<int:submission_id>/files/<int:attachment_id>/remove")
+@access("enterprise")
+def remove_attachment(submission_id: int, attachment_id: int):
+    """Remove a file uploaded by mistake, until a reviewer has seen it."""
+    sub = _own_or_404(submission_id)
+    try:
+        name = service.remove_attachment(db.session, sub, current_user, attachment_id, upload_dir())
+    except SubmissionError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        return _detail(_own_or_404(submission_id), [str(exc)], exc.status)
+    flash(f"已删除附件：{name}。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
@@ -295,7 +319,7 @@ def bj_time(value: dt.datetime | None) -> str:
     """A stored (UTC) time as Beijing time, which is what users and reviewers read."""
     if value is None:
         return ""
-    local = value.astimezone(exports.BEIJING)
+    local = value.astimezone(clock.BEIJING)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 

@@ -59,7 +59,8 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
     phone.get_by_role("button", name="确认提交申请").click()
     expect(phone.locator(".flash")).to_contain_text("申请已提交")
     expect(phone.locator("main")).to_contain_text("营业执照.png")
-    expect(phone.locator("main")).to_contain_text("材料齐全后第 0 天 / 时限 90 天")
+    expect(phone.locator(".receipt")).to_contain_text("QXZC-2026-000001")  # the receipt, with the reference
+    expect(phone.locator(".receipt")).to_contain_text("3个月内完成注册审批")
     assert no_horizontal_scroll(phone)
     submission_url = phone.url
     with phone.expect_download() as frozen:
@@ -77,6 +78,7 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
     expect(desktop.locator("#results")).to_contain_text("浏览器测试医疗器械有限公司")
     desktop.locator("#results a", has_text="浏览器测试医疗器械有限公司").click()
     expect(desktop.locator("main")).to_contain_text("中韩(长春)国际合作示范区")  # frozen answers with labels
+    expect(desktop.locator(".status")).to_contain_text("审核中")  # opening it started the review
     with desktop.expect_download() as attachment:
         desktop.get_by_role("link", name="营业执照.png").click()
     assert attachment.value.suggested_filename == "营业执照.png"
@@ -87,12 +89,11 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
         desktop.get_by_role("button", name="提交", exact=True).click()
         expect(desktop.locator(".flash")).to_contain_text("已更新")
 
-    review("start_review", "已受理，开始审核")
     review("return", "请补充产品检验报告的盖章扫描件")
 
     # -- enterprise sees the comment (and a notification), adds what is asked, resubmits
     phone.goto(f"{base}/notifications")
-    expect(phone.locator("main")).to_contain_text("被退回补充材料")
+    expect(phone.locator("main")).to_contain_text("需补正")
     phone.get_by_role("button", name="查看").first.click()
     expect(phone).to_have_url(submission_url)
     expect(phone.locator("#return-comment")).to_contain_text("请补充产品检验报告的盖章扫描件")
@@ -108,7 +109,9 @@ def test_apply_return_resubmit_approve(live: LiveServer, live_app: Flask, phone:
     desktop.reload()
     expect(desktop.locator("main")).to_contain_text("已上传盖章的检验报告扫描件")
     expect(desktop.locator("main")).to_contain_text("盖章检验报告.pdf")
-    review("start_review", "继续审核")
+    expect(desktop.locator(".resubmission")).to_contain_text("新增附件：盖章检验报告.pdf")
+    review("materials_complete", "")
+    expect(desktop.locator(".limit")).to_contain_text("起 3 个月")
     review("approve", "材料齐全，予以通过")
     history = desktop.locator(".timeline")
     for text in ("请补充产品检验报告的盖章扫描件", "已上传盖章的检验报告扫描件", "予以通过"):
