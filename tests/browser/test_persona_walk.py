@@ -50,6 +50,11 @@ def _visible_questions(page: Page) -> list[str]:
                          ".filter(el => el.getClientRects().length).map(el => el.dataset.autosave)")
 
 
+#: Every question of the swapped-in step has its htmx triggers attached (htmx marks initialised nodes).
+STEP_SETTLED = ("() => !document.querySelector('#step.htmx-settling, #step .htmx-settling') && [...document"
+                ".querySelectorAll('#step [data-autosave]')].every(el => (el['htmx-internal-data'] || {}).initHash)")
+
+
 def _autosave(page: Page, name: str, act: Any) -> None:
     """Do one UI action that autosaves `name`; wait for the answer (and a reloaded step) to land."""
     page.evaluate("document.getElementById('step').dataset.walk = 'before'")
@@ -61,6 +66,9 @@ def _autosave(page: Page, name: str, act: Any) -> None:
         # The answer changed which questions the step asks: the page reloads the whole step.
         expect(page.locator("#step[data-walk=before]")).to_have_count(0)
         expect(page.locator("#step")).to_have_count(1)
+        # htmx attaches the new questions' autosave triggers when the swap settles (20 ms later): a change
+        # made before that is lost. A person never types that fast; a test does, on a busy machine.
+        page.wait_for_function(STEP_SETTLED)
     else:
         expect(page.locator(f"#q-{name}"), f"“{name}” vanished from the page after its autosave").to_have_count(1)
         expect(page.locator(f"#q-{name} .saved")).to_have_text("已保存")
