@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+
+def dialect_insert(session: Session) -> Callable[[Any], Any]:
+    """The dialect's INSERT, which offers ON CONFLICT … DO UPDATE / DO NOTHING (PostgreSQL, SQLite 3.24+)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def normalise_url(url: str) -> str:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Exists, exists, select
 from sqlmodel import Session, col
 
+from portal.db import dialect_insert
 from portal.models import Enterprise, User, ValidityReminder, utcnow
 from portal.policy.catalog import Catalog, Measure, catalog
 from portal.policy.matching import evaluate
 from portal.services import notifications
-from portal.services.rematch import insert_for
 from portal.templating import zh_date
 
 MEASURE_LINK = "/measures/{id}"  # kept in step with portal/views/public.py
@@ -83,7 +83,7 @@ def _with_staff() -> Exists:
 
 def _claim(session: Session, enterprise_id: int, m: Measure, lead: int) -> bool:
     """Record the reminder; False when it already exists (an earlier or concurrent run sent it)."""
-    stmt = insert_for(session)(ValidityReminder.__table__).values(
+    stmt = dialect_insert(session)(ValidityReminder.__table__).values(
         enterprise_id=enterprise_id, measure_id=m.id, valid_until=m.effective_valid_until, days_before=lead,
         sent_at=utcnow())
     # On PostgreSQL a concurrent run's uncommitted row makes this wait for its commit, then do nothing.
@@ -130,10 +130,7 @@ def _send(session: Session, wanted: list[tuple[int, Measure, int, int]], summary
     """Record and send the reminders not sent before, for one batch of enterprises."""
     ids = sorted({eid for eid, _, _, _ in wanted})
     done = _recorded(session, ids)
-    staff: dict[int, list[User]] = {}
-    query = select(User).where(User.role == "enterprise", col(User.enterprise_id).in_(ids), col(User.is_active))
-    for user in session.execute(query).scalars():
-        staff.setdefault(user.enterprise_id or 0, []).append(user)
+    staff = notifications.staff_by_enterprise(session, ids)
     for eid, m, days, lead in wanted:
         # The lookup spares the insert for the common case; the insert's conflict check decides.
         if (eid, m.id, m.effective_valid_until, lead) in done or not _claim(session, eid, m, lead):

@@ -10,6 +10,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from portal.clock import BEIJING
 from portal.models import User
@@ -94,15 +95,9 @@ def to_xlsx(table: Table, title: str = "审核队列") -> bytes:
             elif isinstance(value, str) and value.startswith("="):
                 cell.data_type = "s"  # openpyxl would otherwise store it as a formula
     for i, width in enumerate(table.widths):
-        ws.column_dimensions[_column_letter(i)].width = width
+        ws.column_dimensions[get_column_letter(i + 1)].width = width
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)

@@ -55,6 +55,16 @@ def staff_of(session: Session, enterprise_id: int) -> list[User]:
     return list(session.exec(query))
 
 
+def staff_by_enterprise(session: Session, enterprise_ids: Iterable[int]) -> dict[int, list[User]]:
+    """The active staff of several enterprises in one query (bulk jobs), by enterprise id."""
+    staff: dict[int, list[User]] = {}
+    query = select(User).where(User.role == "enterprise", col(User.enterprise_id).in_(list(enterprise_ids)),
+                               col(User.is_active))
+    for user in session.exec(query):
+        staff.setdefault(user.enterprise_id or 0, []).append(user)
+    return staff
+
+
 def for_user(session: Session, user_id: int, limit: int = 100) -> list[Notification]:
     query = select(Notification).where(Notification.user_id == user_id)
     return list(session.exec(query.order_by(col(Notification.id).desc()).limit(limit)))

@@ -12,11 +12,10 @@ import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from portal.clock import local_date
+from portal.db import dialect_insert
 from portal.models import ReferenceCounter
 from portal.policy.catalog import catalog
 
@@ -40,8 +39,7 @@ def next_reference(session: Session, unit_id: str, at: dt.datetime) -> str:
     """Take the next number for the unit and year; the row stays locked until the caller commits."""
     code, year = unit_code(unit_id), year_of(at)
     table = ReferenceCounter.__table__  # type: ignore[attr-defined]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(table).values(unit_code=code, year=year, last_number=1)
+    statement = (dialect_insert(session)(table).values(unit_code=code, year=year, last_number=1)
                  .on_conflict_do_update(index_elements=["unit_code", "year"],
                                         set_={"last_number": table.c.last_number + 1})
                  .returning(table.c.last_number))

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from portal.db import dialect_insert
 from portal.models import (
     Enterprise,
     MatchChange,
@@ -35,7 +35,6 @@ from portal.models import (
     MeasureVersion,
     RematchRun,
     Submission,
-    User,
     utcnow,
 )
 from portal.policy.catalog import Catalog, catalog
@@ -66,11 +65,6 @@ PART_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("所属文件", ("document",)),
 )
 MAX_TITLES = 8  # per list in a notice; more are counted, so the message stays within its 500 characters
-
-
-def insert_for(session: Session) -> Callable[[Any], Any]:
-    """The dialect's INSERT, which offers ON CONFLICT (PostgreSQL and SQLite 3.24+ both do)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 # -- measure versions ------------------------------------------------------------------------
@@ -240,7 +234,7 @@ def _compare(batch: _Batch, row: Any, cat: Catalog, today: dt.date, cat_fp: str,
 def _write(session: Session, batch: _Batch, send: bool) -> int:
     """Store one batch's baselines and changes, and notify; returns the users notified."""
     if batch.states:
-        stmt = insert_for(session)(MatchState.__table__)
+        stmt = dialect_insert(session)(MatchState.__table__)
         session.execute(stmt.on_conflict_do_update(
             index_elements=["enterprise_id"],
             set_={c: stmt.excluded[c] for c in ("eligible_json", "answers_revision", "catalog_fingerprint",
@@ -249,11 +243,7 @@ def _write(session: Session, batch: _Batch, send: bool) -> int:
         session.execute(insert(MatchChange.__table__), batch.changes)
     if not (send and batch.notices):
         return 0
-    staff: dict[int, list[User]] = {}
-    query = select(User).where(User.role == "enterprise", col(User.enterprise_id).in_(batch.notices),
-                               col(User.is_active))
-    for user in session.execute(query).scalars():
-        staff.setdefault(user.enterprise_id or 0, []).append(user)
+    staff = notifications.staff_by_enterprise(session, batch.notices)
     return sum(notifications.notify(session, staff.get(eid, []), message, RESULTS_LINK)
                for eid, message in batch.notices.items())
 
@@ -350,12 +340,6 @@ def single_run(session: Session, lock_dir: Path) -> Iterator[None]:
 
 
 _LOCK_KEY = 0x706F7274616C01  # "portal" + 1: the re-match run
-
-
-def rematch(session: Session, today: dt.date, *, notify: bool = True, batch: int = DEFAULT_BATCH,
-            cat: Catalog | None = None) -> RematchRun:
-    """Re-match every stored profile (see run_rematch); returns the recorded run."""
-    return run_rematch(session, today, notify=notify, batch=batch, cat=cat).run
 
 
 # -- administrators: which measures drive applications, which are never matched -----------------

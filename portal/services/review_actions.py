@@ -15,7 +15,6 @@ from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import Unit, catalog
 from portal.services import audit, notifications
 from portal.services.submissions import (
-    COMMENT_MAX,
     ENTERPRISE_LINK,
     FINAL_STATUSES,
     REVIEW_LINK,
@@ -27,7 +26,7 @@ from portal.services.submissions import (
     locked,
     now,
     reference_of,
-    snapshot_of,
+    stated_time_limit,
     title_of,
 )
 
@@ -73,7 +72,7 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
     action = REVIEW_ACTIONS.get(action_code or "")
     if action is None:
         raise SubmissionError("请选择要执行的操作。", 422)
-    text = clean_comment(comment) if action.needs_comment else _optional_comment(comment)
+    text = clean_comment(comment, required=action.needs_comment)
     if not visibility and action.code != "comment":
         visibility = "enterprise"  # a decision is the enterprise's to read unless marked internal
     if visibility not in VISIBILITY_ZH:
@@ -142,22 +141,15 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _optional_comment(comment: str | None) -> str:
-    text = (comment or "").replace("\r\n", "\n").strip()
-    if len(text) > COMMENT_MAX:
-        raise SubmissionError(f"意见不能超过 {COMMENT_MAX} 个字。", 422)
-    return text
-
-
 def _notify_after_review(session: Session, sub: Submission, action: Action, visibility: str,
                          target: Unit | None) -> None:
     title, ref = title_of(sub), reference_of(sub)
     link = ENTERPRISE_LINK.format(id=sub.id)
     staff = notifications.staff_of(session, sub.enterprise_id)
     if action.code == "materials_complete":
-        limit = str(snapshot_of(sub).get("time_limit_note") or "")
+        stated = stated_time_limit(sub)
         notifications.notify(session, staff, f"您的申请 {ref}“{title}”经受理单位确认材料齐全"
-                             + (f"，办理时限（{limit}）自今日起计算。" if limit else "。"), link)
+                             + (f"，办理时限（{stated}）自今日起计算。" if stated else "。"), link)
     elif action.to_status is None:
         if visibility == "enterprise":
             notifications.notify(session, staff, f"审核人员对您的申请 {ref}“{title}”留下了意见。", link)

@@ -16,12 +16,14 @@ from portal.clock import BEIJING, local_date
 from portal.models import Enterprise, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS_BY_NAME
-from portal.services.submissions import STATUS_ORDER, STATUS_ZH, answers_of, snapshot_of, title_of
+from portal.services.review_actions import UNOPENED
+from portal.services.submissions import FINAL_STATUSES, STATUS_ORDER, STATUS_ZH, answers_of, snapshot_of, title_of
 from portal.services.timelimits import TimeLimit, time_limit
 
 SORTS = {"newest": "最新提交", "oldest": "最早提交", "measure": "按措施", "status": "按状态", "due": "按剩余时限"}
 DUE = {"due": "临近或已超时限", "overdue": "已超时限"}
 AGE_MAX = 3650
+WAITING = UNOPENED | {"in_review"}  # what "下一份" may open
 
 
 @dataclass(frozen=True)
@@ -156,13 +158,17 @@ def measures_in_queue(session: Session, unit_id: str | None) -> list[tuple[str, 
     return [(m, cat.measures[m].title if m in cat.measures else m) for m in sorted(ids, key=_measure_key)]
 
 
-def next_to_work(session: Session, unit_id: str | None, after_id: int | None, today: dt.date) -> Submission | None:
-    """The oldest application still waiting for this unit (other than `after_id`): "下一份" after an action."""
-    waiting = ("submitted", "resubmitted", "forwarded", "in_review")
-    for row in queue(session, unit_id, QueueFilters(sort="oldest"), today):
-        if row.submission.status in waiting and row.submission.id != after_id:
-            return row.submission
-    return None
+def next_to_work(session: Session, unit_id: str | None, after_id: int | None) -> Submission | None:
+    """The oldest application still waiting for this unit (other than `after_id`): "下一份" after an action.
+
+    One indexed query: it runs on every application page a reviewer opens.
+    """
+    if not unit_id:
+        return None
+    query = (select(Submission).where(Submission.routed_unit_id == unit_id,
+                                      col(Submission.status).in_(WAITING), Submission.id != (after_id or 0))
+             .order_by(col(Submission.created_at), col(Submission.id)).limit(1))
+    return session.exec(query).first()
 
 
 def contacts_of(session: Session, rows: list[QueueRow]) -> dict[int, User]:
@@ -208,8 +214,7 @@ def dashboard(session: Session, unit_id: str | None, today: dt.date) -> Dashboar
     for r in rows:
         by_measure.setdefault(r.submission.measure_id, []).append(r)
     handling = [r.handling_days for r in rows if r.handling_days is not None]
-    open_statuses = set(STATUS_ZH) - {"approved", "rejected"}
-    measures = sorted(((mid, rs[0].title, len(rs), sum(r.submission.status in open_statuses for r in rs))
+    measures = sorted(((mid, rs[0].title, len(rs), sum(r.submission.status not in FINAL_STATUSES for r in rs))
                        for mid, rs in by_measure.items()), key=lambda m: (-m[2], _measure_key(m[0])))
     running = sorted((r for r in rows if r.limit and r.limit.state == "running"),
                      key=lambda r: r.limit.remaining if r.limit and r.limit.remaining is not None else 0)
@@ -220,5 +225,5 @@ def dashboard(session: Session, unit_id: str | None, today: dt.date) -> Dashboar
         median_handling_days=statistics.median(handling) if handling else None,
         overdue=[r for r in running if r.limit and r.limit.overdue],
         near=[r for r in running if r.limit and r.limit.near],
-        waiting=sum(statuses.get(s, 0) for s in ("submitted", "resubmitted", "forwarded")),
+        waiting=sum(statuses.get(s, 0) for s in UNOPENED),
     )

@@ -61,14 +61,6 @@ def last_return_comment(session: Session, sub: Submission) -> SubmissionEvent | 
     return session.exec(query).first()
 
 
-def last_comment(session: Session, sub: Submission) -> str:
-    """The newest non-empty comment (any visibility): for exports and the reviewer's queue."""
-    query = (select(SubmissionEvent.comment).where(SubmissionEvent.submission_id == sub.id,
-                                                   SubmissionEvent.comment != "")
-             .order_by(col(SubmissionEvent.at).desc(), col(SubmissionEvent.id).desc()))
-    return session.exec(query).first() or ""
-
-
 # -- what a resubmission changed ---------------------------------------------------------------
 @dataclass(frozen=True)
 class AnswerChange:

@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 from portal import clock
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import Measure, Unit, catalog
+from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
 from portal.policy.matching import MatchResult, evaluate
 from portal.services import attachments, audit, frozen_pdfs, notifications, references
 from portal.services.answers import profile_of
@@ -123,8 +124,6 @@ def reference_of(sub: Submission) -> str:
 
 def judgement(result: MatchResult, today: dt.date) -> dict[str, Any]:
     """The portal's own judgement, frozen with the application so the reviewer sees what it said then."""
-    from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
-
     return {
         "status": result.status, "status_zh": MATCH_STATUS_ZH.get(result.status, result.status),
         "judged_on": today.isoformat(), "reason": result.reason(),
@@ -162,8 +161,8 @@ def unit_name(unit_id: str) -> str:
     return unit.display_name if unit else unit_id
 
 
-def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date) -> Measure:
-    """The measure if this profile may apply for it now; otherwise SubmissionError saying why."""
+def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date) -> MatchResult:
+    """The match result (an eligible one) if this profile may apply for the measure now; else SubmissionError."""
     measure = catalog().measures.get(measure_id)
     if measure is None or not measure.is_enterprise_facing:
         raise SubmissionError("该措施不存在或不接受企业申请。", 404)
@@ -179,7 +178,7 @@ def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date
         raise SubmissionError("根据您的回答，暂不符合该措施的条件，不能提交申请。", 422)
     if not routing_options(measure, profile.get("sectors")):
         raise SubmissionError("文件未列明该措施的受理单位，暂不能在线提交，请按文件向有关部门咨询。", 409)
-    return measure
+    return result
 
 
 def choose_unit(measure: Measure, unit_id: str | None, sectors: Any = None) -> Unit:
@@ -279,9 +278,9 @@ def _issue_pdf(session: Session, enterprise_id: int, profile: dict[str, Any], me
 
 
 # -- enterprise actions ---------------------------------------------------------------------
-def clean_comment(comment: str | None, what: str = "意见") -> str:
+def clean_comment(comment: str | None, what: str = "意见", *, required: bool = True) -> str:
     text = (comment or "").replace("\r\n", "\n").strip()
-    if not text:
+    if not text and required:
         raise SubmissionError(f"请填写{what}。", 422)
     if len(text) > COMMENT_MAX:
         raise SubmissionError(f"{what}不能超过 {COMMENT_MAX} 个字。", 422)
@@ -300,7 +299,8 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     if (existing := _by_key(session, enterprise_id, idempotency_key)) is not None:
         return existing, False  # a double tap or a resent form: the first request already did the work
     profile = profile_of(session, enterprise_id)
-    measure = check_applicable(measure_id, profile, today)
+    result = check_applicable(measure_id, profile, today)
+    measure = result.measure
     unit = choose_unit(measure, unit_id, profile.get("sectors"))
     if len(uploads) > max_attachments:
         raise SubmissionError(f"每份申请最多上传 {max_attachments} 个附件。", 422)
@@ -308,7 +308,6 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     _ensure_no_open(session, enterprise_id, measure_id)  # before the (slow) PDF, so a refusal is quick
 
     at = now()
-    result = evaluate(measure, profile, today)
     # The reference is printed on the PDF, so it is taken (in its own short transaction) before the render.
     # End this request's transaction first: on SQLite it holds the writers' lock the reservation needs.
     session.rollback()
@@ -369,18 +368,26 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     return sub, True
 
 
+NO_TIME_LIMIT = "文件未规定办理时限"
+CLOCK_START = "自受理单位确认材料齐全之日起计算"
+
+
+def stated_time_limit(sub: Submission) -> str:
+    """The handling time the clause states (its words, as frozen with the application); "" where none."""
+    return str(snapshot_of(sub).get("time_limit_note") or "")
+
+
 def receipt_lines(sub: Submission) -> list[tuple[str, str]]:
     """The receipt the enterprise keeps: reference, receiving unit and the handling time the clause states."""
-    note = str(snapshot_of(sub).get("time_limit_note") or "")
+    stated = stated_time_limit(sub)
     return [("受理编号", reference_of(sub)), ("受理单位", unit_name(sub.routed_unit_id)),
-            ("办理时限", f"{note}（文件原文，自受理单位确认材料齐全之日起计算）" if note else "文件未规定办理时限")]
+            ("办理时限", f"{stated}（文件原文，{CLOCK_START}）" if stated else NO_TIME_LIMIT)]
 
 
 def receipt_text(sub: Submission, unit: Unit) -> str:
-    """The receipt: reference, receiving unit, and the handling time where the clause states one."""
-    snap = snapshot_of(sub)
-    note = str(snap.get("time_limit_note") or "")
-    limit = f"文件规定的办理时限：{note}（自受理单位确认材料齐全之日起计算）。" if note else "文件未规定办理时限。"
+    """The receipt notification: reference, receiving unit, and the handling time where the clause states one."""
+    stated = stated_time_limit(sub)
+    limit = f"文件规定的办理时限：{stated}（{CLOCK_START}）。" if stated else f"{NO_TIME_LIMIT}。"
     return (f"已收到您的申请“{title_of(sub)}”，受理编号 {reference_of(sub)}，受理单位：{unit.display_name}。"
             f"{limit}审核进展会通知您。")
 
@@ -431,10 +438,9 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
     answers_before, judgement_before, document_before = answers_of(sub), judgement_of(sub), sub.document_id
     measure = catalog().measures.get(sub.measure_id)
     document_id = sub.document_id
-    if profile != answers_before:
+    if profile != answers_before and measure is not None:
         session.rollback()  # no lock held while the new PDF renders (see _issue_pdf)
-        document_id = _issue_pdf(session, sub.enterprise_id, profile, sub.measure_id, today,
-                                 sub.reference or "").id if measure is not None else sub.document_id
+        document_id = _issue_pdf(session, sub.enterprise_id, profile, sub.measure_id, today, sub.reference or "").id
         sub = locked(session, sub.id)
         if sub.status != "returned":
             raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，只有被退回的申请可以重新提交。", 409)
@@ -468,7 +474,7 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
         raise SubmissionError("找不到该附件。", 404)
     if sub.status not in UPLOAD_STATUSES:
         raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，附件已进入审核，不能删除。", 409)
-    if sub.status == "returned" and att not in files_since_return(session, sub):
+    if att not in removable_attachments(session, sub):
         raise SubmissionError("该附件审核人员已经看过，不能删除；如有错误，请上传更正后的文件并在补充说明中写明。", 409)
     at = now()
     name = att.original_name
@@ -484,6 +490,14 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
     session.commit()
     attachments.discard([stored], upload_dir)
     return name
+
+
+def removable_attachments(session: Session, sub: Submission) -> list[Attachment]:
+    """What the enterprise may still remove: every file before review starts, after a return only the
+    files uploaded since (a reviewer has seen the others)."""
+    if sub.status == "submitted":
+        return attachments.list_for(session, sub.id or 0)
+    return files_since_return(session, sub) if sub.status == "returned" else []
 
 
 def files_since_return(session: Session, sub: Submission) -> list[Attachment]:

@@ -15,10 +15,10 @@ from typing import Any
 
 from portal.clock import local_date
 from portal.models import Submission
+from portal.services.submissions import FINAL_STATUSES
 
 #: "Near its limit" in the queue and on the dashboard: this many days or fewer left (the portal's choice).
 NEAR_DAYS = 14
-FINAL = frozenset({"approved", "rejected"})
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -91,7 +91,7 @@ def time_limit(sub: Submission, snapshot: dict[str, Any], today: dt.date) -> Tim
     if not (isinstance(months, int) and months > 0) and not (isinstance(days, int) and days > 0):
         return None
     started = local_date(sub.materials_complete_at) if sub.materials_complete_at is not None else None
-    if sub.status in FINAL:
+    if sub.status in FINAL_STATUSES:
         state = "done"
     elif sub.status == "returned":
         state = "paused"

@@ -110,7 +110,7 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                   fields_by_name=FIELDS_BY_NAME, match_status_zh=MATCH_STATUS_ZH,
                   status_zh=service.STATUS_ZH, visibility_zh=service.VISIBILITY_ZH, unit_name=service.unit_name,
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
-                  next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id, today()))
+                  next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
 
 
 @bp.get("/<int:submission_id>")
@@ -153,7 +153,7 @@ def action(submission_id: int):
     flash(f"{reference} 已更新：{service.STATUS_ZH[sub.status]}"
           + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))
     if form.get("then") == "next":
-        following = review_queue.next_to_work(db.session, _unit_id(), sub.id, today())
+        following = review_queue.next_to_work(db.session, _unit_id(), sub.id)
         if following is not None:
             return redirect(url_for("review.detail", submission_id=following.id), 303)
         flash("队列中没有待处理的申请了。")

@@ -135,7 +135,7 @@ def new(measure_id: str):
         return render("auth/verify_needed.html", measure_id=measure_id, status=403)
     profile = profile_of(db.session, _eid())
     try:
-        measure = service.check_applicable(measure_id, profile, today())
+        measure = service.check_applicable(measure_id, profile, today()).measure
     except SubmissionError as exc:
         if exc.status == 404:
             abort(404)
@@ -157,15 +157,6 @@ def new(measure_id: str):
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
-def _removable(sub: Submission) -> set[int]:
-    """Attachments the enterprise may still remove: none a reviewer has seen."""
-    if sub.status == "submitted":
-        return {a.id for a in attachments.list_for(db.session, sub.id or 0) if a.id is not None}
-    if sub.status == "returned":
-        return {a.id for a in service.files_since_return(db.session, sub) if a.id is not None}
-    return set()
-
-
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200, note: str = "") -> Response:
     return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
                   events=submission_history.history(db.session, sub, internal=False),
@@ -173,7 +164,7 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                   returned=(submission_history.last_return_comment(db.session, sub) if sub.status == "returned"
                             else None),
                   can_upload=sub.status in service.UPLOAD_STATUSES, max_attachments=max_attachments(),
-                  removable=_removable(sub),
+                  removable={a.id for a in service.removable_attachments(db.session, sub)},
                   max_file=attachments.human_size(max_file_bytes()), receipt=service.receipt_lines(sub),
                   limit=timelimits.time_limit(sub, service.snapshot_of(sub), today()),
                   snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
