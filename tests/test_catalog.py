@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from portal.policy.catalog import (
-    DATA_DIR,
-    SOURCES_DIR,
-    CatalogError,
-    catalog,
-    check_verbatim,
-    load_catalog,
-    load_source,
-    squash,
-)
+from portal.policy.catalog import DATA_DIR, catalog, load_catalog
+from portal.policy.records import CatalogError
+from portal.policy.sources import SOURCES_DIR, check_verbatim, load_source, squash
 
 EXPECTED_COUNTS = {"d000": 6, "d001": 25, "d002": 14, "d003": 29, "d004": 28}
 
@@ -96,12 +89,12 @@ def test_source_headers_and_official_texts_are_as_imported() -> None:
 
 
 def test_measures_check_command_fails_on_a_missing_source(app, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from portal.policy import catalog as catalog_module
+    from portal.policy import sources as sources_module
 
     sources = _copy_sources(tmp_path)
     (sources / "d000.txt").unlink()
-    original = catalog_module.check_verbatim
-    monkeypatch.setattr(catalog_module, "check_verbatim", lambda cat: original(cat, sources))
+    original = sources_module.check_verbatim
+    monkeypatch.setattr(sources_module, "check_verbatim", lambda cat: original(cat, sources))
     result = CliRunner().invoke(app.cli, ["measures", "check"])
     assert result.exit_code == 1 and "d000: source text" in result.output
 

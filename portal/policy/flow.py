@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from portal.policy.catalog import Catalog, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Catalog
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, STEPS, Step, gate_open
 
 APPLICATION_STEP = "identity"  # asked before a form is generated, not on the way to the results

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from portal.policy.catalog import MEASURE_KINDS, Amount, Catalog, CityShare, Measure, catalog
+from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
+from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
 from portal.profile.fields import apply_gates
 
 STATUSES = ("eligible", "needs_info", "near_miss", "not_eligible", "expired")
