@@ -267,3 +267,39 @@ def test_no_composed_unit_names_and_distinct_station_names() -> None:
             printed = any(squash(unit.name) in squash(m.text) for m in cat.measures.values()) or \
                 any(squash(unit.name) in squash(d.notes) for d in cat.documents.values())
             assert printed, unit.name
+
+
+def test_named_condition_is_written_once_and_expanded_where_used() -> None:
+    cat = catalog()
+    in_jilin = [c for m in cat.measures.values() for c in m.conditions if c.label == "企业位于吉林省内"]
+    assert len(in_jilin) > 30
+    assert {(c.kind, c.fact, c.values) for c in in_jilin} == {
+        ("is_in", "location", ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other", "jilin_other"))}
+    # A hint written beside `use` is kept; the named condition's own label stays.
+    first = cat.measures["d003-01"].conditions
+    assert any(c.label == "企业位于吉林省内" and c.hint.startswith("本文件为吉林省省级政策") for c in first)
+
+
+def test_unknown_named_condition_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    path = data / "measures" / "d001.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    idx = next(i for i, line in enumerate(lines) if line.strip() == "- {use: in_jilin}")
+    lines[idx] = lines[idx].replace("in_jilin", "in_jilim")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(data)
+    assert f"d001.yaml:{idx + 1}:" in str(exc.value)
+    assert "unknown named condition 'in_jilim'" in str(exc.value) and "in_jilin" in str(exc.value)
+
+
+def test_a_named_condition_is_checked_like_any_other(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    path = data / "conditions.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("jilin_other]", "jilin_elsewhere]"), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(data)
+    line = next(i for i, s in enumerate(lines) if s.startswith("  fact: location")) + 1
+    assert f"conditions.yaml:{line}:" in str(exc.value) and "jilin_elsewhere" in str(exc.value)

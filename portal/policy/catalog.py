@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from portal.policy.sources import squash
 from portal.profile.fields import FIELDS_BY_NAME, HEALTH_SECTORS
 
 DATA_DIR = Path(__file__).parent / "data"
+Named = Mapping[str, Condition]  # the named conditions of conditions.yaml
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -78,7 +80,7 @@ def _err(path: Path, line: int | str, message: str) -> CatalogError:
     return CatalogError(f"{path.name}:{line}: {message}")
 
 
-def _parse_conditions(path: Path, line: int, raw: Any, what: str) -> tuple[Condition, ...]:
+def _parse_conditions(path: Path, line: int, raw: Any, what: str, named: Named) -> tuple[Condition, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -86,7 +88,7 @@ def _parse_conditions(path: Path, line: int, raw: Any, what: str) -> tuple[Condi
     out = []
     for item in raw:
         try:
-            out.append(parse_condition(_strip_lines(item)))
+            out.append(parse_condition(_strip_lines(item), named))
         except ConditionError as exc:
             at = item.get("__line__", line) if isinstance(item, dict) else line
             raise _err(path, at, f"{what}: {exc}") from exc
@@ -101,7 +103,7 @@ def _strip_lines(obj: Any) -> Any:
     return obj
 
 
-def _parse_amounts(path: Path, raw: Any, line: int) -> tuple[Amount, ...]:
+def _parse_amounts(path: Path, raw: Any, line: int, named: Named) -> tuple[Amount, ...]:
     out = []
     for a in raw or []:
         at = a.get("__line__", line)
@@ -121,11 +123,11 @@ def _parse_amounts(path: Path, raw: Any, line: int) -> tuple[Amount, ...]:
         out.append(Amount(max_wan=float(a["max_wan"]), unit=a["unit"], label=str(a.get("label", "")),
                           min_wan=float(a["min_wan"]) if a.get("min_wan") is not None else None,
                           rate_percent=a.get("rate_percent"), rate_base=str(a.get("rate_base", "")),
-                          when=_parse_conditions(path, at, a.get("when"), "amount when"), count_fact=count_fact))
+                          when=_parse_conditions(path, at, a.get("when"), "amount when", named), count_fact=count_fact))
     return tuple(out)
 
 
-def _parse_city_share(path: Path, raw: Any, line: int) -> tuple[CityShare, ...]:
+def _parse_city_share(path: Path, raw: Any, line: int, named: Named) -> tuple[CityShare, ...]:
     out = []
     for s in raw or []:
         at = s.get("__line__", line)
@@ -140,7 +142,7 @@ def _parse_city_share(path: Path, raw: Any, line: int) -> tuple[CityShare, ...]:
         if base_fact and _field_kind(base_fact) != "number":
             raise _err(path, at, f"base_fact {base_fact!r} is not a number field")
         out.append(CityShare(percent=float(s["percent"]), label=str(s.get("label", "")), unit=s.get("unit", "one_off"),
-                             when=_parse_conditions(path, at, s.get("when"), "city_share when"),
+                             when=_parse_conditions(path, at, s.get("when"), "city_share when", named),
                              base_fact=base_fact))
     return tuple(out)
 
@@ -225,9 +227,27 @@ def load_units(data_dir: Path = DATA_DIR) -> dict[str, Unit]:
     return units
 
 
+def load_named_conditions(data_dir: Path = DATA_DIR) -> Named:
+    """The conditions many clauses share (conditions.yaml), by name; a measure refers to one as `{use: name}`."""
+    path = data_dir / "conditions.yaml"
+    raw = _load(path)
+    if not isinstance(raw, dict):
+        raise _err(path, 1, "expected a mapping from names to conditions")
+    named: dict[str, Condition] = {}
+    for name, item in raw.items():
+        if name in _META_KEYS:
+            continue
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(name)):
+            raise _err(path, _line_of(raw, name), f"name {name!r} must be lower case letters, digits and _")
+        # A named condition may build on one named above it.
+        (named[name],) = _parse_conditions(path, _line_of(raw, name), [item], f"named condition {name}", named)
+    return named
+
+
 def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
     documents = load_documents(data_dir)
     units = load_units(data_dir)
+    named = load_named_conditions(data_dir)
     names = {n for u in units.values() for n in (u.name, u.full_name, *u.aliases) if n}
     measures: dict[str, Measure] = {}
     for path in sorted((data_dir / "measures").glob("*.yaml")):
@@ -269,7 +289,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                     raise _err(path, _line_of(raw, "service_points"), f"unknown service point {sp!r}")
             if not str(raw["title"]).strip():
                 raise _err(path, line, "title must not be empty")
-            conditions = _parse_conditions(path, line, raw.get("conditions"), "conditions")
+            conditions = _parse_conditions(path, line, raw.get("conditions"), "conditions", named)
             if raw["audience"] != "government_internal" and not conditions:
                 raise _err(path, line, "an enterprise-facing measure needs at least one condition")
             if raw["audience"] != "government_internal" and not any("sectors" in c.facts() for c in conditions):
@@ -301,8 +321,8 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                 responsibility_as_printed=str(raw["responsibility_as_printed"] or ""),
                 lead_units=tuple(raw["lead_units"]), cooperating_units=tuple(raw["cooperating_units"]),
                 eligibility=str(raw["eligibility"]), conditions=conditions,
-                amounts=_parse_amounts(path, raw.get("amounts"), line),
-                city_share=_parse_city_share(path, raw.get("city_share"), line),
+                amounts=_parse_amounts(path, raw.get("amounts"), line, named),
+                city_share=_parse_city_share(path, raw.get("city_share"), line, named),
                 service_points=tuple(raw.get("service_points") or ()),
                 materials=tuple(raw.get("materials") or ()),
                 time_limit_days=raw.get("time_limit_days"), time_limit_note=str(raw.get("time_limit_note", "")),
