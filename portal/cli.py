@@ -73,7 +73,9 @@ def measures_group() -> None:
 @measures_group.command("check")
 def measures_check() -> None:
     """Validate every data file against the schema and the source texts bundled in portal/policy/sources."""
-    from portal.policy.catalog import CatalogError, check_verbatim, load_catalog
+    from portal.policy.catalog import load_catalog
+    from portal.policy.records import CatalogError
+    from portal.policy.sources import check_verbatim
 
     try:
         cat = load_catalog()

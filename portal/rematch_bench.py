@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import insert
 
 from portal.bench_profiles import BENCH_DAY, random_profile
-from portal.policy.catalog import Catalog, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Catalog
 
 EDITED = "d002-06"  # 医疗器械与制药设备研发产业化: dropping its location condition opens it to the whole province
 INSERT_CHUNK = 5000

@@ -12,7 +12,7 @@ from jinja2_fragments.flask import render_block
 
 from portal import clock
 from portal.extensions import htmx
-from portal.policy.catalog import MEASURE_KINDS, NO_MATERIALS_NOTE
+from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
 from portal.profile.fields import Field, gate_open
 
 

@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from portal.extensions import db
 from portal.models import Enterprise, Notification, User, ValidityReminder
-from portal.policy.catalog import Catalog, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Catalog
 from portal.services import calendar, notifications
 from portal.services.calendar import ReminderSummary, lead_due, send_validity_reminders
 from tests.conftest import make_user

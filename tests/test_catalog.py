@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from portal.policy.catalog import (
-    DATA_DIR,
-    SOURCES_DIR,
-    CatalogError,
-    catalog,
-    check_verbatim,
-    load_catalog,
-    load_source,
-    squash,
-)
+from portal.policy.catalog import DATA_DIR, catalog, load_catalog
+from portal.policy.records import CatalogError
+from portal.policy.sources import SOURCES_DIR, check_verbatim, load_source, squash
 
 EXPECTED_COUNTS = {"d000": 6, "d001": 25, "d002": 14, "d003": 29, "d004": 28}
 
@@ -96,12 +89,12 @@ def test_source_headers_and_official_texts_are_as_imported() -> None:
 
 
 def test_measures_check_command_fails_on_a_missing_source(app, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from portal.policy import catalog as catalog_module
+    from portal.policy import sources as sources_module
 
     sources = _copy_sources(tmp_path)
     (sources / "d000.txt").unlink()
-    original = catalog_module.check_verbatim
-    monkeypatch.setattr(catalog_module, "check_verbatim", lambda cat: original(cat, sources))
+    original = sources_module.check_verbatim
+    monkeypatch.setattr(sources_module, "check_verbatim", lambda cat: original(cat, sources))
     result = CliRunner().invoke(app.cli, ["measures", "check"])
     assert result.exit_code == 1 and "d000: source text" in result.output
 
@@ -274,3 +267,39 @@ def test_no_composed_unit_names_and_distinct_station_names() -> None:
             printed = any(squash(unit.name) in squash(m.text) for m in cat.measures.values()) or \
                 any(squash(unit.name) in squash(d.notes) for d in cat.documents.values())
             assert printed, unit.name
+
+
+def test_named_condition_is_written_once_and_expanded_where_used() -> None:
+    cat = catalog()
+    in_jilin = [c for m in cat.measures.values() for c in m.conditions if c.label == "企业位于吉林省内"]
+    assert len(in_jilin) > 30
+    jilin = ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other", "jilin_other")
+    assert {(c.kind, c.fact, c.values) for c in in_jilin} == {("is_in", "location", jilin)}
+    # A hint written beside `use` is kept; the named condition's own label stays.
+    first = cat.measures["d003-01"].conditions
+    assert any(c.label == "企业位于吉林省内" and c.hint.startswith("本文件为吉林省省级政策") for c in first)
+
+
+def test_unknown_named_condition_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    path = data / "measures" / "d001.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    idx = next(i for i, line in enumerate(lines) if line.strip() == "- {use: in_jilin}")
+    lines[idx] = lines[idx].replace("in_jilin", "in_jilim")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(data)
+    assert f"d001.yaml:{idx + 1}:" in str(exc.value)
+    assert "unknown named condition 'in_jilim'" in str(exc.value) and "in_jilin" in str(exc.value)
+
+
+def test_a_named_condition_is_checked_like_any_other(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    path = data / "conditions.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("jilin_other]", "jilin_elsewhere]"), encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    with pytest.raises(CatalogError) as exc:
+        load_catalog(data)
+    line = next(i for i, s in enumerate(lines) if s.startswith("  fact: location")) + 1
+    assert f"conditions.yaml:{line}:" in str(exc.value) and "jilin_elsewhere" in str(exc.value)

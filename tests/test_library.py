@@ -9,7 +9,8 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from portal.policy.catalog import SOURCES_DIR, SourceText, catalog, load_source, squash
+from portal.policy.catalog import catalog
+from portal.policy.sources import SOURCES_DIR, SourceText, load_source, squash
 from portal.services import library
 from tests.conftest import Browser, make_user
 

@@ -150,3 +150,18 @@ def test_order_is_certainty_then_relevance_then_value() -> None:
     eligible = [r for r in results if r.status == "eligible" and not r.measure.is_information]
     # The clause naming the firm's own sector comes before ones for the whole industry.
     assert eligible[0].relevance >= eligible[-1].relevance
+
+
+def test_without_a_date_matching_judges_on_the_portals_day() -> None:
+    """No `today` given: the portal's clock (Beijing, or PORTAL_TODAY), never the machine's own calendar."""
+    from flask import Flask
+
+    app = Flask(__name__)
+    profile = {"location": "changchun_new_area", "sectors": ["medical_device"]}
+    with app.app_context():
+        app.config["PORTAL_TODAY"] = "2027-01-05"  # document 002 ended on 2026-12-31
+        late = {r.measure.id: r.status for r in match_profile(profile)}
+        app.config["PORTAL_TODAY"] = DAY.isoformat()
+        on_day = {r.measure.id: r.status for r in match_profile(profile)}
+    assert late["d002-07"] == "expired" and on_day["d002-07"] != "expired"
+    assert on_day == {r.measure.id: r.status for r in match_profile(profile, DAY)}

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from portal.extensions import db
 from portal.models import Enterprise, MatchChange, MatchState, MeasureVersion, Notification, RematchRun, Submission
-from portal.policy.catalog import DATA_DIR, Catalog, catalog, load_catalog
+from portal.policy.catalog import DATA_DIR, catalog, load_catalog
+from portal.policy.records import Catalog
 from portal.services import rematch as rematch_module
 from portal.services.rematch import RematchReport, describe_changes, run_rematch
 from portal.services.submissions import measure_snapshot

@@ -25,8 +25,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from portal.pdf.errors import MeasureNotAvailable, PdfError
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
 from portal.pdf.worker import get_pool
-from portal.policy.catalog import AMOUNT_UNITS, BENEFIT_KINDS, Catalog, Measure, Unit, catalog
+from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate, grouped, match_profile, total_max_cash
+from portal.policy.records import AMOUNT_UNITS, BENEFIT_KINDS, Catalog, Measure, Unit
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, IDENTITY_FIELDS, Field
 from portal.profile.validate import DATES_FIELD
 

@@ -14,6 +14,8 @@ YAML forms (one key chooses the function):
                                                        (strict: "超过", above it; otherwise reaching it)
     {either: [cond, cond, ...]}                        at least one sub-condition holds
     {all: [cond, cond, ...]}                           every sub-condition holds (a path inside `either`)
+    {use: in_jilin}                                    a named condition (data/conditions.yaml), as written
+                                                       there; a `label` or `hint` beside `use` replaces its own
 
 Every condition may carry `label` (plain Chinese: what the clause requires) and `hint`
 (what would change the outcome); otherwise both are generated from the field labels.
@@ -25,7 +27,7 @@ plan); one that reads only identity facts (`Field.fixed`: location, sector, role
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -247,19 +249,29 @@ class ConditionError(ValueError):
     """A condition in the data is malformed (message names the problem)."""
 
 
-def parse_condition(raw: Any) -> Condition:
-    """Build a Condition from its YAML mapping, checking field names and option codes."""
+def parse_condition(raw: Any, named: Mapping[str, Condition] | None = None) -> Condition:
+    """Build a Condition from its YAML mapping, checking field names and option codes.
+
+    `named` holds the conditions a `{use: name}` may refer to (see data/conditions.yaml).
+    """
     if not isinstance(raw, Mapping):
         raise ConditionError(f"condition must be a mapping, got {raw!r}")
     label, hint = str(raw.get("label", "")), str(raw.get("hint", ""))
     allowed_meta = {"label", "hint"}
+    if "use" in raw:
+        _only(raw, {"use"} | allowed_meta)
+        base = (named or {}).get(raw["use"])
+        if base is None:
+            known = ", ".join(named or {}) or "none"
+            raise ConditionError(f"unknown named condition {raw['use']!r}; the named conditions are: {known}")
+        return replace(base, **{key: str(raw[key]) for key in ("label", "hint") if key in raw})
     for combinator in ("either", "all"):
         if combinator in raw:
             _only(raw, {combinator} | allowed_meta)
             children = raw[combinator]
             if not isinstance(children, list) or len(children) < 2:
                 raise ConditionError(f"{combinator} needs a list of at least two conditions")
-            return Condition(combinator, children=tuple(parse_condition(c) for c in children), label=label,
+            return Condition(combinator, children=tuple(parse_condition(c, named) for c in children), label=label,
                              hint=hint)
     if "first_exceeds" in raw:
         _only(raw, {"first_exceeds", "previous", "thresholds", "strict"} | allowed_meta)

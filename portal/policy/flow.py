@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from portal.policy.catalog import Catalog, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Catalog
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, STEPS, Step, gate_open
 
 APPLICATION_STEP = "identity"  # asked before a form is generated, not on the way to the results
@@ -128,9 +129,9 @@ def steps_for(profile: Mapping[str, Any], today: dt.date, full: Relevance | None
     for step in STEPS:
         if step.code == APPLICATION_STEP:
             continue
-        if not any(f.step == step.code and f.name in by_identity for f in FIELDS):
+        if not any(name in by_identity for name in step.fields):
             continue
-        out.append((step, [f.name for f in FIELDS if f.step == step.code and f.name in asked]))
+        out.append((step, [name for name in step.fields if name in asked]))
     return out
 
 

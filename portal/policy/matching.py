@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from portal.policy.catalog import MEASURE_KINDS, Amount, Catalog, CityShare, Measure, catalog
+from portal import clock
+from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
+from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
 from portal.profile.fields import apply_gates
 
 STATUSES = ("eligible", "needs_info", "near_miss", "not_eligible", "expired")
@@ -283,7 +285,7 @@ def _sort_key(r: MatchResult) -> tuple[Any, ...]:
 def match_profile(profile: Profile, today: dt.date | None = None, cat: Catalog | None = None) -> list[MatchResult]:
     """Every enterprise-facing measure, best first: by certainty, relevance to the firm, then value."""
     cat = cat or catalog()
-    today = today or dt.date.today()
+    today = today or clock.today()
     profile = apply_gates(profile)
     sectors = tuple(profile.get("sectors") or ())
     results = [_evaluate(m, profile, today, sectors) for m in cat.enterprise_measures()]

@@ -9,7 +9,7 @@ from the conditions that reference them, so the order here is only the order of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 FieldKind = Literal["text", "choice", "multi", "number", "bool"]
@@ -65,7 +65,7 @@ class Step:
     zh: str
     en: str
     ko: str = ""
-    fields: list[str] = field(default_factory=list)
+    fields: tuple[str, ...] = ()  # its questions' names, in presentation order
 
 
 def _o(code: str, zh: str, en: str, ko: str = "", ask_if: Gate = ()) -> Option:
@@ -102,18 +102,6 @@ CLASS2_GATE: Gate = (("device_classes", ("class2",)),)
 CLASS3_GATE: Gate = (("device_classes", ("class3",)),)
 
 
-STEPS: tuple[Step, ...] = (
-    Step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
-    Step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
-    Step("business", "所属行业", "Sectors", "업종"),
-    Step("roles", "企业角色", "Roles", "역할"),
-    Step("devices", "医疗器械", "Medical devices", "의료기기"),
-    Step("cosmetics", "化妆品", "Cosmetics", "화장품"),
-    Step("milestones", "产品与注册进展", "Products and registrations", "제품 및 등록 진행"),
-    Step("figures", "经营数据与项目", "Business figures and projects", "경영 데이터 및 프로젝트"),
-    Step("plans", "发展计划", "Plans", "발전 계획"),
-)
-
 OTHER_SECTOR = "other"
 
 LOCATIONS = (
@@ -124,11 +112,6 @@ LOCATIONS = (
     _o("jilin_other", "吉林省其他地区", "Elsewhere in Jilin", "지린성 기타 지역"),
     _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외"),
 )
-
-#: Locations inside Jilin province. Documents 001/003/004 address enterprises "在我省/省内".
-JILIN_LOCATIONS = ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other", "jilin_other")
-#: 长辽梅通白延医药健康产业走廊 (003 task 3; 001 clause 十六): the zone and new area lie in 长春.
-CORRIDOR_LOCATIONS = ("zhonghan_zone", "changchun_new_area", "changchun_other", "corridor_other")
 
 FIELDS: tuple[Field, ...] = (
     # --- identity: needed on every application form, never by a condition
@@ -297,6 +280,25 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+
+def _step(code: str, zh: str, en: str, ko: str) -> Step:
+    """A step of the questionnaire with its questions, in the order FIELDS presents them."""
+    return Step(code, zh, en, ko, fields=tuple(f.name for f in FIELDS if f.step == code))
+
+
+STEPS: tuple[Step, ...] = (
+    _step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
+    _step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
+    _step("business", "所属行业", "Sectors", "업종"),
+    _step("roles", "企业角色", "Roles", "역할"),
+    _step("devices", "医疗器械", "Medical devices", "의료기기"),
+    _step("cosmetics", "化妆品", "Cosmetics", "화장품"),
+    _step("milestones", "产品与注册进展", "Products and registrations", "제품 및 등록 진행"),
+    _step("figures", "经营数据与项目", "Business figures and projects", "경영 데이터 및 프로젝트"),
+    _step("plans", "发展计划", "Plans", "발전 계획"),
+)
+
 GATED_FIELDS: tuple[Field, ...] = tuple(f for f in FIELDS if f.ask_if)
 
 
@@ -314,9 +316,6 @@ def apply_gates(profile: Mapping[str, Any]) -> Mapping[str, Any]:
 # What a question that does not apply counts as: "none", never "unknown".
 NOT_APPLICABLE: dict[str, Any] = {"multi": [], "bool": False, "number": 0.0, "choice": "-", "text": "-"}
 HEALTH_SECTORS: tuple[str, ...] = tuple(c for c in FIELDS_BY_NAME["sectors"].option_codes() if c != OTHER_SECTOR)
-
-for _step in STEPS:
-    _step.fields.extend(f.name for f in FIELDS if f.step == _step.code)
 
 IDENTITY_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.step == "identity")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from portal import clock
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, STEPS
 from portal.profile.validate import (
     CREDIT_CODE_FORMAT,
@@ -30,7 +31,7 @@ def _labels(options: Any) -> dict[str, Any]:
 
 def profile_json_schema(today: dt.date | None = None) -> dict[str, Any]:
     """The profile as JSON Schema 2020-12; `today` bounds the milestone dates (the match date on /match)."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     props: dict[str, Any] = {}
     for f in FIELDS:
         prop: dict[str, Any] = {"title": f.zh, "x-title-en": f.en, "x-title-ko": f.ko, "x-step": f.step}

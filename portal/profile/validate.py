@@ -16,6 +16,7 @@ from typing import Any
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from portal import clock
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
 # The patterns are written for both Python `re` and ECMA-262 (JSON Schema): ASCII classes, explicit spaces.
@@ -58,7 +59,7 @@ def clean_value(name: str, raw: Any, today: dt.date | None = None, *, strict: bo
     if name == DATES_FIELD:
         if strict:
             _strict_dates(raw)
-        return _clean_dates(raw, today or dt.date.today())
+        return _clean_dates(raw, today or clock.today())
     f = FIELDS_BY_NAME.get(name)
     if f is None:
         raise AnswerError(f"未知的问题：{shown_name(name)}")

@@ -18,8 +18,9 @@ from sqlmodel import Session, col
 
 from portal.db import dialect_insert
 from portal.models import Enterprise, User, ValidityReminder, utcnow
-from portal.policy.catalog import Catalog, Measure, catalog
+from portal.policy.catalog import catalog
 from portal.policy.matching import evaluate
+from portal.policy.records import Catalog, Measure
 from portal.services import notifications
 from portal.templating import zh_date
 

@@ -13,7 +13,9 @@ from markupsafe import Markup, escape
 from sqlmodel import Session, col, select
 
 from portal.models import MeasureVersion
-from portal.policy.catalog import Measure, SourceText, catalog, load_source, squash
+from portal.policy.catalog import catalog
+from portal.policy.records import Measure
+from portal.policy.sources import SourceText, load_source, squash
 from portal.profile.fields import FIELDS_BY_NAME
 
 LOCATION_FILTERS = {

@@ -37,8 +37,9 @@ from portal.models import (
     Submission,
     utcnow,
 )
-from portal.policy.catalog import Catalog, catalog
+from portal.policy.catalog import catalog
 from portal.policy.matching import STATUS_ZH, match_profile
+from portal.policy.records import Catalog
 from portal.services import notifications
 from portal.services.submissions import canonical_json, measure_fingerprint, measure_snapshot
 

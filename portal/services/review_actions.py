@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from portal.models import Submission, SubmissionEvent, User
-from portal.policy.catalog import Unit, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Unit
 from portal.services import audit, notifications
 from portal.services.submissions import (
     ENTERPRISE_LINK,

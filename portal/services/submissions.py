@@ -24,9 +24,10 @@ from sqlmodel import Session, col, func, select
 
 from portal import clock
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
-from portal.policy.catalog import Measure, Unit, catalog
+from portal.policy.catalog import catalog
 from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
 from portal.policy.matching import MatchResult, evaluate
+from portal.policy.records import Measure, Unit
 from portal.services import attachments, audit, frozen_pdfs, notifications, references
 from portal.services.answers import profile_of
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from portal.models import UnitContact, utcnow
-from portal.policy.catalog import Unit, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import Unit
 from portal.services import audit
 
 CONTACT_FIELDS = ("address", "phone", "hours", "email", "web")

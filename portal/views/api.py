@@ -19,8 +19,9 @@ from flask_login import current_user
 
 from portal.extensions import csrf, db
 from portal.models import Attachment, Submission, User
-from portal.policy.catalog import Measure, catalog
+from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile, summarize, total_max_cash
+from portal.policy.records import Measure
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.profile.schema import profile_json_schema
 from portal.profile.validate import AnswerError, parse_date, shown_name, validate_profile

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, jsonify, make_response, redirec
 from sqlalchemy import text
 
 from portal.extensions import db
-from portal.policy.catalog import AUDIENCES, BENEFIT_KINDS, catalog
+from portal.policy.catalog import catalog
+from portal.policy.records import AUDIENCES, BENEFIT_KINDS
 from portal.services import documents as issued
 from portal.services import library, units
 from portal.templating import render, today, wants_fragment

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal import clock
 from portal.extensions import db
 from portal.models import Submission
-from portal.policy.catalog import NO_MATERIALS_NOTE
+from portal.policy.records import NO_MATERIALS_NOTE
 from portal.profile.fields import FIELDS
 from portal.profile.validate import DATES_FIELD
 from portal.services import accounts, attachments, frozen_pdfs, notifications, submission_history, timelimits
