@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 
 from portal.extensions import db
-from portal.services import accounts, tokens
+from portal.services import devices, tokens
 from portal.templating import render
 from portal.views.access import access
 
@@ -30,8 +30,8 @@ def device_label(user_agent: str | None) -> str:
 
 def _page(new_token: str = "", error: str = "", status: int = 200):  # type: ignore[no-untyped-def]
     response = render("account/index.html", tokens=tokens.active_for(db.session, current_user.id),
-                      devices=accounts.active_sessions(db.session, current_user.id),
-                      this_device=accounts.current_session_id(current_user),
+                      devices=devices.active_sessions(db.session, current_user.id),
+                      this_device=devices.current_session_id(current_user),
                       scopes=tokens.SCOPES, new_token=new_token, error=error, form=request.form, status=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: never from a cache
     return response
@@ -52,7 +52,6 @@ def create_token():
         _token, plaintext = tokens.issue(db.session, current_user, request.form.get("name", ""),
                                          request.form.get("scope", ""))
     except tokens.TokenError as exc:
-        db.session.rollback()
         return _page(error=str(exc), status=422)
     return _page(new_token=plaintext, status=201)
 
@@ -64,7 +63,6 @@ def revoke_token(token_id: int):
     try:
         token = tokens.revoke(db.session, current_user, token_id)
     except tokens.TokenError as exc:
-        db.session.rollback()
         return _page(error=str(exc), status=404)
     flash(f"已撤销令牌“{token.name}”。")
     return redirect(url_for("account.index"))
@@ -74,8 +72,8 @@ def revoke_token(token_id: int):
 @access("login")
 def end_device(session_id: int):
     """Sign out one device (its session and remember-me cookie stop working at once)."""
-    this_device = accounts.current_session_id(current_user)
-    if not accounts.end_session(db.session, current_user, session_id, "ended_by_user"):
+    this_device = devices.current_session_id(current_user)
+    if not devices.end_session(db.session, current_user, session_id, "ended_by_user"):
         return _page(error="该设备不存在或已退出。", status=404)
     if session_id == this_device:
         logout_user()
@@ -89,7 +87,7 @@ def end_device(session_id: int):
 @access("login")
 def end_all_devices():
     """Sign out everywhere, this device included (e.g. after losing a phone)."""
-    ended = accounts.end_sessions(db.session, current_user, "signed_out_everywhere")
+    ended = devices.end_sessions(db.session, current_user, "signed_out_everywhere")
     logout_user()
     flash(f"已在所有设备上退出登录（{ended} 台）。请重新登录。")
     return redirect(url_for("auth.login"))

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.extensions import db, failed_login, limiter, login_account_key, login_client_key
 from portal.policy.catalog import catalog
-from portal.services import accounts
+from portal.services import accounts, devices
 from portal.services import answers as answer_service
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
@@ -17,8 +17,8 @@ bp = Blueprint("auth", __name__)
 
 
 def sign_in(user, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Sign `user` in on this browser as a new device (see accounts.start_session)."""
-    accounts.start_session(db.session, user, request.user_agent.string, request.remote_addr or "")
+    """Sign `user` in on this browser as a new device (see devices.start_session)."""
+    devices.start_session(db.session, user, request.user_agent.string, request.remote_addr or "")
     login_user(user, remember=remember)
 
 
@@ -68,9 +68,9 @@ def login():
 @access("login")
 def logout():
     """Sign out (POST, so a link cannot sign anyone out); this device's cookies stop working for good."""
-    device = accounts.current_session_id(current_user)
+    device = devices.current_session_id(current_user)
     if device is not None:
-        accounts.end_session(db.session, current_user, device, "logout")
+        devices.end_session(db.session, current_user, device, "logout")
     logout_user()
     flash("您已退出登录。")
     return redirect(url_for("public.home"))
@@ -90,12 +90,12 @@ def register():
                 user = accounts.register_enterprise(db.session, form.get("enterprise_name", ""), form.get("name", ""),
                                                     form.get("email", ""), form.get("password", ""))
             except accounts.EmailTaken:
+                # Nothing was written; ending the transaction frees SQLite's writers before the mail goes out.
                 db.session.rollback()
                 # The owner hears of the attempt by e-mail; the visitor sees what a new account would see.
                 email = accounts.normalise_email(form.get("email", ""))
                 accounts.mail_registration_attempt(email, public_link("auth.login"))
             except accounts.AccountError as exc:
-                db.session.rollback()
                 error = str(exc)
             else:
                 email = user.email
@@ -125,7 +125,6 @@ def change_password():
                 accounts.change_password(db.session, current_user, form.get("current_password", ""),
                                          form.get("new_password", ""))
             except accounts.AccountError as exc:
-                db.session.rollback()
                 error = str(exc)
             else:
                 flash("密码已修改。")
@@ -144,7 +143,6 @@ def invite():
         try:
             token = accounts.invite_colleague(db.session, current_user, request.form.get("email", ""))
         except accounts.AccountError as exc:
-            db.session.rollback()
             error = str(exc)
         else:
             email = accounts.normalise_email(request.form.get("email", ""))
@@ -178,8 +176,7 @@ def accept_invite(token: str):
                 user = accounts.accept_invitation(db.session, token, request.form.get("name", ""),
                                                   request.form.get("password", ""))
             except accounts.AccountError as exc:
-                db.session.rollback()
-                error, status = str(exc), getattr(exc, "status", 422)
+                error, status = str(exc), exc.status
             else:
                 sign_in(user)
                 return redirect(home_for(user))
