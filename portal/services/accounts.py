@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -21,8 +22,6 @@ from portal.services.tokens import digest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
-# A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = generate_password_hash("dummy-password-for-timing")
 
 
 class AccountError(UserError):
@@ -46,8 +45,14 @@ VERIFY_EMAIL_SALT = "portal.verify-email"
 
 
 def hash_password(password: str) -> str:
-    # scrypt (werkzeug's default): a memory-hard KDF.
-    return generate_password_hash(password, method="scrypt")
+    """PASSWORD_HASH_METHOD (scrypt unless configured); stored hashes name their own method, so old ones verify."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash to check against when the e-mail is unknown, made like real ones so timing does not reveal accounts."""
+    return generate_password_hash("dummy-password-for-timing", method=method)
 
 
 def validate_password(password: str) -> None:
@@ -74,7 +79,7 @@ def find_by_email(session: Session, email: str) -> User | None:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_by_email(session, email)
     if user is None or not user.is_active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
