@@ -117,7 +117,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     templating.register(app)
 
-    from portal.cli import register_cli
+    from portal.commands import register_commands
 
-    register_cli(app)
+    register_commands(app)
     return app
