@@ -102,7 +102,7 @@ def register_enterprise(session: Session, enterprise_name: str, name: str, email
     if find_by_email(session, email):
         raise EmailTaken("该邮箱已注册，请直接登录。")
     try:
-        with session.begin_nested():  # refused below: undo the enterprise too, and nothing of the caller's
+        with session.begin_nested():  # a refusal below undoes the enterprise too, and nothing of the caller's
             enterprise = Enterprise(name=enterprise_name)
             session.add(enterprise)
             session.flush()
@@ -220,7 +220,7 @@ def accept_invitation(session: Session, token: str, name: str, password: str) ->
     user = User(email=inv.email, name=name.strip(), password_hash=hash_password(password), role=inv.role,
                 enterprise_id=inv.enterprise_id, service_unit_id=inv.service_unit_id, email_verified_at=utcnow())
     try:
-        with session.begin_nested():  # refused below: the invitation stays unused
+        with session.begin_nested():  # a refusal below leaves the invitation unused
             inv.accepted_at = utcnow()
             session.add(user)
             session.add(inv)
