@@ -89,9 +89,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
-    from portal.services.accounts import load_user
+    from portal.services.devices import load_session_user
 
-    login_manager.user_loader(load_user)
+    login_manager.user_loader(load_session_user)
     from portal.views.api import load_token_user
     from portal.views.errors import unauthorized
 
@@ -117,7 +117,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     templating.register(app)
 
-    from portal.cli import register_cli
+    from portal.commands import register_commands
 
-    register_cli(app)
+    register_commands(app)
     return app

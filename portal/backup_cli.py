@@ -6,14 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
-
-
-def register_backup_cli(app: Flask) -> None:
-    """Add the backup, restore and PDF-cache commands to the app's CLI."""
-    for command in (backup_command, restore_command, pdf_cache_group):
-        app.cli.add_command(command)
 
 
 @click.command("backup")

@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("PORTAL_INSTANCE", ROOT / "instance"))
+DEFAULT_PASSWORD_HASH = "scrypt"  # noqa: S105 - a method name: werkzeug's scrypt:32768:8:1, memory-hard
 
 
 def _dev_secret_key() -> str:
@@ -70,6 +73,8 @@ class Config:
     PDF_CACHE_MAX_DAYS = int(os.environ.get("PDF_CACHE_MAX_DAYS", "90"))
     # Supporting documents one enterprise may store in total, over all its applications; 0 = no limit.
     UPLOAD_QUOTA_MB = int(os.environ.get("UPLOAD_QUOTA_MB", "200"))
+    # werkzeug's method string for new password hashes; production refuses one weaker than werkzeug's defaults.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD") or DEFAULT_PASSWORD_HASH
 
     @property
     def SECRET_KEY(self) -> str:  # noqa: N802 - Flask config name
@@ -101,6 +106,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"  # the throttle itself is tested with its own limit
     LOGIN_CLIENT_RATE_LIMIT = "1000 per minute"
+    # scrypt was a third of the fixtures' time; tests check behaviour, not the hash's strength.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - a method name
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}
@@ -135,6 +142,31 @@ def weak_secret_key(key: str) -> str | None:
     return None
 
 
+def weak_password_hash(method: str) -> str | None:
+    """Why `method` (werkzeug's "scrypt:N:r:p" or "pbkdf2:hash:iterations") is too cheap, or None when it will do.
+
+    Weak means cheaper than werkzeug's own default for that method: scrypt:32768:8:1, pbkdf2:sha256 at
+    DEFAULT_PBKDF2_ITERATIONS.
+    """
+    name, *args = method.split(":")
+    try:
+        if name == "scrypt":
+            n, r, p = map(int, args) if args else (2**15, 8, 1)
+            if n < 2**15 or r < 8 or p < 1:
+                return f"PASSWORD_HASH_METHOD {method!r} is cheaper than scrypt:32768:8:1"
+            return None
+        if name == "pbkdf2" and len(args) <= 2:
+            digest = args[0] if args else "sha256"
+            iterations = int(args[1]) if len(args) == 2 else DEFAULT_PBKDF2_ITERATIONS
+            if digest not in ("sha256", "sha384", "sha512") or iterations < DEFAULT_PBKDF2_ITERATIONS:
+                return (f"PASSWORD_HASH_METHOD {method!r} is cheaper than "
+                        f"pbkdf2:sha256:{DEFAULT_PBKDF2_ITERATIONS}")
+            return None
+    except ValueError:
+        pass
+    return f"PASSWORD_HASH_METHOD {method!r} is not a werkzeug method (use scrypt, the default)"
+
+
 def production_problems(config: Mapping[str, Any]) -> list[str]:
     """Settings a production start refuses (create_app raises RuntimeError listing them)."""
     problems = []
@@ -147,6 +179,9 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
                         "QR-encoded on every PDF")
     elif not re.match(r"^https://[^\s/\"'<>\\]+(/[^\s\"'<>\\]*)?$", base):
         problems.append(f"PUBLIC_BASE_URL must be an https:// address, not {base!r}")
+    reason = weak_password_hash(str(config.get("PASSWORD_HASH_METHOD", DEFAULT_PASSWORD_HASH)))
+    if reason:
+        problems.append(reason)
     return problems
 
 

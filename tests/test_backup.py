@@ -16,7 +16,7 @@ from sqlalchemy import inspect, text
 
 from portal.extensions import db
 from portal.services import answers as answer_service
-from portal.services import backup
+from portal.services import backup, backup_database
 from tests.conftest import empty_database
 from tests.test_submissions import JPEG, PDF, PNG, enterprise, submission_id, submit
 from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - the fixture: WeasyPrint is not under test
@@ -26,7 +26,7 @@ AUTOSAVED = "annual_revenue_wan"
 
 def _snapshot_keys(database_url: str) -> dict[str, set[tuple[Any, ...]]]:
     """Primary keys of every row, per table."""
-    with backup._engine(database_url) as engine, engine.connect() as conn:
+    with backup_database.maintenance_engine(database_url) as engine, engine.connect() as conn:
         found = {}
         insp = inspect(conn)
         for table in insp.get_table_names():
@@ -107,7 +107,7 @@ def test_round_trip_while_autosaves_are_written(app: Flask, tmp_path: Path) -> N
         for table, keys in before_rows.items():
             if table != "alembic_version":
                 assert keys <= after_rows[table], (table, keys - after_rows[table])
-        with backup._engine(url) as engine, engine.connect() as conn:
+        with backup_database.maintenance_engine(url) as engine, engine.connect() as conn:
             versions = {v for (v,) in conn.execute(text(
                 "SELECT version FROM answerhistory WHERE enterprise_id = :e AND field = :f"),
                 {"e": user["enterprise_id"], "f": AUTOSAVED})}
@@ -214,8 +214,8 @@ def test_a_frozen_pdf_missing_from_the_uploads_is_taken_from_the_pdf_cache(app: 
 def test_pg_dump_older_than_the_server_is_a_clear_error() -> None:
     with pytest.raises(backup.BackupError, match=r"pg_dump 15 cannot dump PostgreSQL server 17\.2.*"
                                                  r"postgresql-client-17"):
-        backup.check_pg_dump_version(15, 170002, "17.2")
-    backup.check_pg_dump_version(17, 150020, "15.20")  # a newer client dumps older servers
+        backup_database.check_pg_dump_version(15, 170002, "17.2")
+    backup_database.check_pg_dump_version(17, 150020, "15.20")  # a newer client dumps older servers
 
 
 def test_cli_backup_and_verify(app: Flask, tmp_path: Path) -> None:

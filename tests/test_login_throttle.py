@@ -80,7 +80,7 @@ def test_trusted_proxy_gives_each_client_its_own_counter(database_url: str) -> N
 
 def _production(database_url: str, **settings: Any) -> Flask:
     return _app(database_url, PRODUCTION=True, SECRET_KEY=secrets.token_hex(32),
-                PUBLIC_BASE_URL="https://portal.example.cn", **settings)
+                PUBLIC_BASE_URL="https://portal.example.cn", PASSWORD_HASH_METHOD="scrypt", **settings)
 
 
 def test_production_warns_when_throttling_is_not_shared(database_url: str, caplog: pytest.LogCaptureFixture) -> None:

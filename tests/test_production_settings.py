@@ -12,7 +12,7 @@ from flask import Flask
 from pypdf import PdfReader
 
 from portal import create_app
-from portal.config import ProductionConfig, weak_secret_key
+from portal.config import ProductionConfig, weak_password_hash, weak_secret_key
 from tests.conftest import PASSWORD, Browser, make_user
 
 STRONG = "9c1f4e7a2b8d3c6f0e5a7b9d1c3e5f7a2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f"
@@ -67,6 +67,21 @@ def test_production_requires_public_base_url(production) -> None:  # type: ignor
         production(PUBLIC_BASE_URL="")
     with pytest.raises(RuntimeError, match="https://"):
         production(PUBLIC_BASE_URL="http://127.0.0.1:5000")
+
+
+@pytest.mark.parametrize("method", ["pbkdf2:sha256:1000", "pbkdf2:sha1:2000000", "scrypt:1024:8:1", "scrypt:32768:1:1",
+                                    "md5", "scrypt:x", ""])
+def test_production_refuses_a_weak_password_hash(production, method: str) -> None:  # type: ignore[no-untyped-def]
+    assert weak_password_hash(method)
+    with pytest.raises(RuntimeError, match="PASSWORD_HASH_METHOD"):
+        production(PUBLIC_BASE_URL=BASE, PASSWORD_HASH_METHOD=method)
+
+
+@pytest.mark.parametrize("method", ["scrypt", "scrypt:32768:8:1", "scrypt:65536:8:2", "pbkdf2", "pbkdf2:sha512",
+                                    "pbkdf2:sha256:1000000"])
+def test_strong_password_hashes_are_accepted(production, method: str) -> None:  # type: ignore[no-untyped-def]
+    assert weak_password_hash(method) is None
+    assert production(PUBLIC_BASE_URL=BASE, PASSWORD_HASH_METHOD=method).config["PASSWORD_HASH_METHOD"] == method
 
 
 def test_production_starts_with_good_settings(production) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,8 @@ def test_hsts_in_production(database_url: str, tmp_path) -> None:  # type: ignor
     assert ProductionConfig.HSTS_SECONDS >= 365 * 24 * 3600
     app = create_app(settings_for_tests(DATABASE_URL=database_url, PRODUCTION=True,
                                         HSTS_SECONDS=ProductionConfig.HSTS_SECONDS, SECRET_KEY=secrets.token_hex(32),
-                                        PUBLIC_BASE_URL="https://portal.example.cn", PDF_CACHE_DIR=tmp_path / "pdf"))
+                                        PUBLIC_BASE_URL="https://portal.example.cn", PDF_CACHE_DIR=tmp_path / "pdf",
+                                        PASSWORD_HASH_METHOD="scrypt"))
     for url in ("/", "/login", "/no-such-page"):
         hsts = app.test_client().get(url).headers["Strict-Transport-Security"]
         parts = [p.strip() for p in hsts.split(";")]

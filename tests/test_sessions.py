@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from portal.extensions import db
 from portal.models import User, UserSession
-from portal.services import accounts
+from portal.services import devices
 from tests.conftest import PASSWORD, Browser, make_user
 
 REMEMBER = "remember_token"
@@ -113,7 +113,7 @@ def test_disabling_a_user_ends_their_devices(app: Flask) -> None:
     copy = stolen(browser)
     with app.app_context(), db.standalone() as session:
         stored = session.get(User, user["id"])
-        assert accounts.end_sessions(session, stored, "disabled") == 1
+        assert devices.end_sessions(session, stored, "disabled") == 1
     assert replay(app, copy) == 302
 
 
@@ -122,7 +122,7 @@ def test_an_idle_device_expires(app: Flask) -> None:
     browser = signed_in(app, user["email"])
     with app.app_context(), db.standalone() as session:
         row = session.exec(select(UserSession).where(UserSession.user_id == user["id"])).one()
-        row.last_seen_at = dt.datetime.now(dt.UTC) - accounts.SESSION_IDLE_LIMIT - dt.timedelta(minutes=1)
+        row.last_seen_at = dt.datetime.now(dt.UTC) - devices.SESSION_IDLE_LIMIT - dt.timedelta(minutes=1)
         session.add(row)
         session.commit()
     assert browser.get("/app").status_code == 302

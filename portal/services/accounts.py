@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import secrets
+from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -13,21 +13,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.extensions import db
-from portal.models import Enterprise, Invitation, User, UserSession, utcnow
+from portal.errors import UserError
+from portal.models import Enterprise, Invitation, User, utcnow
 from portal.services import audit
+from portal.services.devices import current_session_id, end_sessions
 from portal.services.notifications import Mail, send_mail
+from portal.services.tokens import digest
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
-# A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = generate_password_hash("dummy-password-for-timing")
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """A user-facing problem with account data (message is shown as is)."""
-
-    status = 422
 
 
 class EmailTaken(AccountError):
@@ -37,9 +35,7 @@ class EmailTaken(AccountError):
 class LinkRefused(AccountError):
     """An invitation or verification link that cannot be used (expired, already an account, ...)."""
 
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status
+    status = 409
 
 
 STAFF_ROLES = ("reviewer", "admin")
@@ -48,108 +44,15 @@ VERIFY_EMAIL_VALID = dt.timedelta(days=3)
 VERIFY_EMAIL_SALT = "portal.verify-email"
 
 
-# -- signed-in devices ----------------------------------------------------------------------
-# Flask-Login stores `User.get_id()` in the session cookie and signs it into the remember-me cookie.
-# We make that id "<user id>:<device secret>", and only the secret's SHA-256 is stored (UserSession):
-# ending the device row ends both cookies, wherever they were copied to.
-SESSION_IDLE_LIMIT = dt.timedelta(days=30)
-SESSION_TOUCH_EVERY = dt.timedelta(minutes=5)
-DEVICE_LOGIN = "_device_login"  # instance attributes set on a User loaded for a device
-DEVICE_SESSION_ID = "_device_session_id"
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def start_session(session: Session, user: User, user_agent: str = "", ip: str = "") -> str:
-    """A new signed-in device for `user`; returns the id Flask-Login will store ("<id>:<secret>")."""
-    secret = secrets.token_urlsafe(32)
-    row = UserSession(user_id=user.id, secret_hash=_token_hash(secret), user_agent=(user_agent or "")[:200],
-                      ip=(ip or "")[:64])
-    session.add(row)
-    session.flush()
-    audit.record(session, user.id, "session.start", "usersession", row.id, after={"ip": row.ip})
-    session.commit()
-    login_id = f"{user.id}:{secret}"
-    object.__setattr__(user, DEVICE_LOGIN, login_id)  # not a column: what get_id() hands to Flask-Login
-    object.__setattr__(user, DEVICE_SESSION_ID, row.id)
-    return login_id
-
-
-def load_session_user(login_id: str) -> User | None:
-    """Flask-Login user loader: the user behind a live device session, or None (signed out)."""
-    user_part, _, secret = (login_id or "").partition(":")
-    if not re.fullmatch(r"[0-9]{1,18}", user_part) or not secret or len(secret) > 100:
-        return None  # includes ids from before device sessions: sign in again
-    session = db.session
-    row = session.exec(select(UserSession).where(UserSession.secret_hash == _token_hash(secret))).first()
-    if row is None or row.ended_at is not None or row.user_id != int(user_part):
-        return None
-    now = utcnow()
-    if now - _aware(row.last_seen_at) > SESSION_IDLE_LIMIT:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
-        return None
-    if now - _aware(row.last_seen_at) > SESSION_TOUCH_EVERY:
-        # Loading the user comes before the request's own work, so this commit carries nothing else.
-        row.last_seen_at = now
-        session.add(row)
-        session.commit()
-    object.__setattr__(user, DEVICE_LOGIN, login_id)
-    object.__setattr__(user, DEVICE_SESSION_ID, row.id)
-    return user
-
-
-def current_session_id(user: User) -> int | None:
-    return getattr(user, DEVICE_SESSION_ID, None)
-
-
-def active_sessions(session: Session, user_id: int) -> list[UserSession]:
-    cutoff = utcnow() - SESSION_IDLE_LIMIT
-    query = select(UserSession).where(UserSession.user_id == user_id, col(UserSession.ended_at).is_(None),
-                                      col(UserSession.last_seen_at) > cutoff)
-    return list(session.exec(query.order_by(col(UserSession.last_seen_at).desc())))
-
-
-def end_session(session: Session, user: User, session_id: int, reason: str) -> bool:
-    """End one of the user's devices; False if it was not theirs or already ended."""
-    row = session.get(UserSession, session_id)
-    if row is None or row.user_id != user.id or row.ended_at is not None:
-        return False
-    row.ended_at, row.ended_reason = utcnow(), reason[:32]
-    session.add(row)
-    audit.record(session, user.id, "session.end", "usersession", row.id, after={"reason": reason})
-    session.commit()
-    return True
-
-
-def end_sessions(session: Session, user: User, reason: str, keep: int | None = None,
-                 actor_id: int | None = None) -> int:
-    """End every device of `user` (but `keep`): after a password change, disabling, "sign out everywhere"."""
-    query = select(UserSession).where(UserSession.user_id == user.id, col(UserSession.ended_at).is_(None))
-    ended = 0
-    now = utcnow()
-    for row in session.exec(query):
-        if row.id == keep:
-            continue
-        row.ended_at, row.ended_reason = now, reason[:32]
-        session.add(row)
-        ended += 1
-    audit.record(session, actor_id if actor_id is not None else user.id, "session.end_all", "user", user.id,
-                 after={"reason": reason, "ended": ended, "kept": keep})
-    session.commit()
-    return ended
-
-
-def load_user(user_id: str) -> User | None:
-    return load_session_user(user_id)
-
-
 def hash_password(password: str) -> str:
-    # scrypt (werkzeug's default): a memory-hard KDF.
-    return generate_password_hash(password, method="scrypt")
+    """PASSWORD_HASH_METHOD (scrypt unless configured); stored hashes name their own method, so old ones verify."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A hash to check against when the e-mail is unknown, made like real ones so timing does not reveal accounts."""
+    return generate_password_hash("dummy-password-for-timing", method=method)
 
 
 def validate_password(password: str) -> None:
@@ -176,7 +79,7 @@ def find_by_email(session: Session, email: str) -> User | None:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_by_email(session, email)
     if user is None or not user.is_active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
@@ -198,16 +101,16 @@ def register_enterprise(session: Session, enterprise_name: str, name: str, email
     password_hash = hash_password(password)
     if find_by_email(session, email):
         raise EmailTaken("该邮箱已注册，请直接登录。")
-    enterprise = Enterprise(name=enterprise_name)
-    session.add(enterprise)
-    session.flush()
-    user = User(email=email, name=name, password_hash=password_hash, role="enterprise",
-                enterprise_id=enterprise.id, email_verified_at=utcnow() if verified else None)
-    session.add(user)
     try:
-        session.flush()
+        with session.begin_nested():  # a refusal below undoes the enterprise too, and nothing of the caller's
+            enterprise = Enterprise(name=enterprise_name)
+            session.add(enterprise)
+            session.flush()
+            user = User(email=email, name=name, password_hash=password_hash, role="enterprise",
+                        enterprise_id=enterprise.id, email_verified_at=utcnow() if verified else None)
+            session.add(user)
+            session.flush()
     except IntegrityError as exc:  # the same address registered a moment ago by a concurrent request
-        session.rollback()
         raise EmailTaken("该邮箱已注册，请直接登录。") from exc
     audit.record(session, user.id, "account.register", "user", user.id, after={"email": email, "role": "enterprise"})
     session.commit()
@@ -244,10 +147,6 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
     end_sessions(session, user, "password_changed", keep=current_session_id(user))
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invite_colleague(session: Session, inviter: User, email: str) -> str:
     """Create an invitation; returns the one-time token (only its hash is stored).
 
@@ -256,7 +155,7 @@ def invite_colleague(session: Session, inviter: User, email: str) -> str:
     """
     email = normalise_email(email)
     token = secrets.token_urlsafe(24)
-    session.add(Invitation(enterprise_id=inviter.enterprise_id, email=email, token_hash=_token_hash(token),
+    session.add(Invitation(enterprise_id=inviter.enterprise_id, email=email, token_hash=digest(token),
                            invited_by=inviter.id))
     audit.record(session, inviter.id, "account.invite", "enterprise", inviter.enterprise_id, after={"email": email})
     session.commit()
@@ -277,7 +176,7 @@ def invite_staff(session: Session, inviter: User, email: str, role: str, unit_id
         raise EmailTaken("该邮箱已有账号；如需调整其角色或单位，请使用命令 portal users role。")
     token = secrets.token_urlsafe(24)
     session.add(Invitation(role=role, service_unit_id=unit_id, enterprise_id=enterprise_id, email=email,
-                           token_hash=_token_hash(token), invited_by=inviter.id))
+                           token_hash=digest(token), invited_by=inviter.id))
     audit.record(session, None if via == "cli" else inviter.id, "account.invite_staff", "user", email,
                  after={"email": email, "role": role, "service_unit_id": unit_id, "enterprise_id": enterprise_id,
                         "via": via})
@@ -286,12 +185,12 @@ def invite_staff(session: Session, inviter: User, email: str, role: str, unit_id
 
 
 def find_invitation(session: Session, token: str) -> Invitation | None:
-    inv = session.exec(select(Invitation).where(Invitation.token_hash == _token_hash(token))).first()
+    inv = session.exec(select(Invitation).where(Invitation.token_hash == digest(token))).first()
     return inv if inv is not None and inv.accepted_at is None else None
 
 
 def invitation_expires_at(inv: Invitation) -> dt.datetime:
-    return _aware(inv.created_at) + INVITATION_VALID
+    return inv.created_at.replace(tzinfo=inv.created_at.tzinfo or dt.UTC) + INVITATION_VALID
 
 
 def invitation_problem(session: Session, inv: Invitation) -> LinkRefused | None:
@@ -320,13 +219,13 @@ def accept_invitation(session: Session, token: str, name: str, password: str) ->
     # The link reached this address, so the address is verified.
     user = User(email=inv.email, name=name.strip(), password_hash=hash_password(password), role=inv.role,
                 enterprise_id=inv.enterprise_id, service_unit_id=inv.service_unit_id, email_verified_at=utcnow())
-    inv.accepted_at = utcnow()
-    session.add(user)
-    session.add(inv)
     try:
-        session.flush()
+        with session.begin_nested():  # a refusal below leaves the invitation unused
+            inv.accepted_at = utcnow()
+            session.add(user)
+            session.add(inv)
+            session.flush()
     except IntegrityError as exc:  # two invitations for one address accepted at the same moment
-        session.rollback()
         raise LinkRefused("该邮箱已有账号，无需再次加入。请直接登录。") from exc
     audit.record(session, user.id, "account.accept_invite", "user", user.id,
                  after={"email": inv.email, "role": inv.role, "service_unit_id": inv.service_unit_id})

@@ -18,11 +18,6 @@ def find_by_sha(session: Session, sha256: str) -> IssuedDocument | None:
     return session.exec(select(IssuedDocument).where(IssuedDocument.sha256 == sha256)).first()
 
 
-def sha256_stream(stream: BinaryIO, limit: int = 50 * 1024 * 1024) -> str:
-    digest, read = hashlib.sha256(), 0
-    while chunk := stream.read(65536):
-        read += len(chunk)
-        if read > limit:
-            break
-        digest.update(chunk)
-    return digest.hexdigest()
+def sha256_stream(stream: BinaryIO) -> str:
+    """SHA-256 of a freshly received upload, however large (MAX_CONTENT_LENGTH is what bounds uploads)."""
+    return hashlib.file_digest(stream, "sha256").hexdigest()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from collections.abc import Mapping
+
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, logout_user
 
 from portal.extensions import db
-from portal.services import accounts, tokens
+from portal.services import devices, tokens
 from portal.templating import render
 from portal.views.access import access
+from portal.views.account_forms import TokenForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -28,11 +31,12 @@ def device_label(user_agent: str | None) -> str:
     return " · ".join(p for p in (browser, system) if p) or "未知设备"
 
 
-def _page(new_token: str = "", error: str = "", status: int = 200):  # type: ignore[no-untyped-def]
+def _page(new_token: str = "", error: str = "", status: int = 200,  # type: ignore[no-untyped-def]
+          form: Mapping[str, str] | None = None):
     response = render("account/index.html", tokens=tokens.active_for(db.session, current_user.id),
-                      devices=accounts.active_sessions(db.session, current_user.id),
-                      this_device=accounts.current_session_id(current_user),
-                      scopes=tokens.SCOPES, new_token=new_token, error=error, form=request.form, status=status)
+                      devices=devices.active_sessions(db.session, current_user.id),
+                      this_device=devices.current_session_id(current_user),
+                      scopes=tokens.SCOPES, new_token=new_token, error=error, form=form or {}, status=status)
     response.headers["Cache-Control"] = "no-store"  # a new token is shown once: never from a cache
     return response
 
@@ -48,12 +52,11 @@ def index():
 @access("login")
 def create_token():
     """Create a personal API token; its value is shown once on the page that answers."""
+    form = TokenForm()
     try:
-        _token, plaintext = tokens.issue(db.session, current_user, request.form.get("name", ""),
-                                         request.form.get("scope", ""))
+        _token, plaintext = tokens.issue(db.session, current_user, form.name.data, form.scope.data)
     except tokens.TokenError as exc:
-        db.session.rollback()
-        return _page(error=str(exc), status=422)
+        return _page(error=str(exc), status=422, form=form.data)
     return _page(new_token=plaintext, status=201)
 
 
@@ -64,7 +67,6 @@ def revoke_token(token_id: int):
     try:
         token = tokens.revoke(db.session, current_user, token_id)
     except tokens.TokenError as exc:
-        db.session.rollback()
         return _page(error=str(exc), status=404)
     flash(f"已撤销令牌“{token.name}”。")
     return redirect(url_for("account.index"))
@@ -74,8 +76,8 @@ def revoke_token(token_id: int):
 @access("login")
 def end_device(session_id: int):
     """Sign out one device (its session and remember-me cookie stop working at once)."""
-    this_device = accounts.current_session_id(current_user)
-    if not accounts.end_session(db.session, current_user, session_id, "ended_by_user"):
+    this_device = devices.current_session_id(current_user)
+    if not devices.end_session(db.session, current_user, session_id, "ended_by_user"):
         return _page(error="该设备不存在或已退出。", status=404)
     if session_id == this_device:
         logout_user()
@@ -89,7 +91,7 @@ def end_device(session_id: int):
 @access("login")
 def end_all_devices():
     """Sign out everywhere, this device included (e.g. after losing a phone)."""
-    ended = accounts.end_sessions(db.session, current_user, "signed_out_everywhere")
+    ended = devices.end_sessions(db.session, current_user, "signed_out_everywhere")
     logout_user()
     flash(f"已在所有设备上退出登录（{ended} 台）。请重新登录。")
     return redirect(url_for("auth.login"))

@@ -8,17 +8,25 @@ from flask_login import current_user, login_user, logout_user
 
 from portal.extensions import db, failed_login, limiter, login_account_key, login_client_key
 from portal.policy.catalog import catalog
-from portal.services import accounts
+from portal.services import accounts, devices
 from portal.services import answers as answer_service
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
+from portal.views.account_forms import (
+    InviteForm,
+    JoinForm,
+    LoginForm,
+    PasswordForm,
+    RegisterForm,
+    ResendVerificationForm,
+)
 
 bp = Blueprint("auth", __name__)
 
 
 def sign_in(user, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Sign `user` in on this browser as a new device (see accounts.start_session)."""
-    accounts.start_session(db.session, user, request.user_agent.string, request.remote_addr or "")
+    """Sign `user` in on this browser as a new device (see devices.start_session)."""
+    devices.start_session(db.session, user, request.user_agent.string, request.remote_addr or "")
     login_user(user, remember=remember)
 
 
@@ -52,25 +60,24 @@ def home_for(user) -> str:  # type: ignore[no-untyped-def]
                deduct_when=failed_login)
 def login():
     """Sign in with e-mail and password (throttled)."""
-    error = None
-    if request.method == "POST":
-        user = accounts.authenticate(db.session, request.form.get("email", ""), request.form.get("password", ""))
+    form, error = LoginForm(), None
+    if form.is_submitted():
+        user = accounts.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
             error = "邮箱或密码不正确。"
         else:
-            sign_in(user, remember=bool(request.form.get("remember")))
+            sign_in(user, remember=form.remember.data)
             return redirect(same_site_path(request.values.get("next"), home_for(user)))
-    return render("auth/login.html", error=error, email=request.form.get("email", ""),
-                  status=401 if error else 200)
+    return render("auth/login.html", error=error, email=form.email.data, status=401 if error else 200)
 
 
 @bp.post("/logout")
 @access("login")
 def logout():
     """Sign out (POST, so a link cannot sign anyone out); this device's cookies stop working for good."""
-    device = accounts.current_session_id(current_user)
+    device = devices.current_session_id(current_user)
     if device is not None:
-        accounts.end_session(db.session, current_user, device, "logout")
+        devices.end_session(db.session, current_user, device, "logout")
     logout_user()
     flash("您已退出登录。")
     return redirect(url_for("public.home"))
@@ -81,51 +88,46 @@ def logout():
 @limiter.limit(lambda: current_app.config.get("REGISTER_RATE_LIMIT", "20 per hour"), methods=["POST"])
 def register():
     """Create an enterprise account and its first staff member; the same answer whether the e-mail is known."""
-    error, form, email = None, request.form, ""
-    if request.method == "POST":
-        if form.get("password") != form.get("password2"):
-            error = "两次输入的密码不一致。"
-        else:
+    form, error, email = RegisterForm(), None, ""
+    if form.is_submitted():
+        error = form.refusal()
+        if error is None:
             try:
-                user = accounts.register_enterprise(db.session, form.get("enterprise_name", ""), form.get("name", ""),
-                                                    form.get("email", ""), form.get("password", ""))
+                user = accounts.register_enterprise(db.session, form.enterprise_name.data, form.name.data,
+                                                    form.email.data, form.password.data)
             except accounts.EmailTaken:
+                # Nothing was written; ending the transaction frees SQLite's writers before the mail goes out.
                 db.session.rollback()
                 # The owner hears of the attempt by e-mail; the visitor sees what a new account would see.
-                email = accounts.normalise_email(form.get("email", ""))
+                email = accounts.normalise_email(form.email.data)
                 accounts.mail_registration_attempt(email, public_link("auth.login"))
             except accounts.AccountError as exc:
-                db.session.rollback()
                 error = str(exc)
             else:
                 email = user.email
                 # What registration captured is not asked again: it pre-fills the application form.
                 answer_service.save_many(db.session, int(user.enterprise_id), user.id,
-                                         {"enterprise_name": form.get("enterprise_name", ""),
-                                          "contact_person": form.get("name", "")}, {}, today())
+                                         {"enterprise_name": form.enterprise_name.data,
+                                          "contact_person": form.name.data}, {}, today())
                 accounts.mail_verification(user, public_link("auth.verify_email", token=accounts.email_token(user)))
             if error is None:
                 # Not signed in here: a session for new addresses only would itself tell the two cases apart.
                 flash(REGISTERED.format(email=email))
                 return redirect(url_for("auth.login"))
-    return render("auth/register.html", error=error, form=form, status=422 if error else 200)
+    return render("auth/register.html", error=error, form=form.data, status=422 if error else 200)
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @access("login")
 def change_password():
     """Change one's own password."""
-    error = None
-    if request.method == "POST":
-        form = request.form
-        if form.get("new_password") != form.get("new_password2"):
-            error = "两次输入的新密码不一致。"
-        else:
+    form, error = PasswordForm(), None
+    if form.is_submitted():
+        error = form.refusal()
+        if error is None:
             try:
-                accounts.change_password(db.session, current_user, form.get("current_password", ""),
-                                         form.get("new_password", ""))
+                accounts.change_password(db.session, current_user, form.current_password.data, form.new_password.data)
             except accounts.AccountError as exc:
-                db.session.rollback()
                 error = str(exc)
             else:
                 flash("密码已修改。")
@@ -139,15 +141,14 @@ def change_password():
                key_func=user_or_address)
 def invite():
     """Invite a colleague to the same enterprise account (the same answer whether the e-mail has an account)."""
-    error, link, email = None, None, ""
-    if request.method == "POST":
+    form, error, link, email = InviteForm(), None, None, ""
+    if form.is_submitted():
         try:
-            token = accounts.invite_colleague(db.session, current_user, request.form.get("email", ""))
+            token = accounts.invite_colleague(db.session, current_user, form.email.data)
         except accounts.AccountError as exc:
-            db.session.rollback()
             error = str(exc)
         else:
-            email = accounts.normalise_email(request.form.get("email", ""))
+            email = accounts.normalise_email(form.email.data)
             link = public_link("auth.accept_invite", token=token)
             accounts.mail_invitation(email, link, f"由 {current_user.name} 邀请加入其企业账号")
     return render("auth/invite.html", error=error, link=link, email=email,
@@ -169,17 +170,14 @@ def accept_invite(token: str):
     if refused is not None:
         return render("auth/accept_invite.html", invitation=invitation, refused=str(refused), token=token,
                       error=None, unit_name=unit_name, status=refused.status)
-    error, status = None, 422
-    if request.method == "POST":
-        if request.form.get("password") != request.form.get("password2"):
-            error = "两次输入的密码不一致。"
-        else:
+    form, error, status = JoinForm(), None, 422
+    if form.is_submitted():
+        error = form.refusal()
+        if error is None:
             try:
-                user = accounts.accept_invitation(db.session, token, request.form.get("name", ""),
-                                                  request.form.get("password", ""))
+                user = accounts.accept_invitation(db.session, token, form.name.data, form.password.data)
             except accounts.AccountError as exc:
-                db.session.rollback()
-                error, status = str(exc), getattr(exc, "status", 422)
+                error, status = str(exc), exc.status
             else:
                 sign_in(user)
                 return redirect(home_for(user))
@@ -215,4 +213,4 @@ def resend_verification():
         flash(f"验证邮件已重新发送到 {current_user.email}，请在 3 天内打开邮件中的链接。")
     else:
         flash("您的邮箱已经确认。")
-    return redirect(same_site_path(request.form.get("next"), url_for("enterprise.dashboard")))
+    return redirect(same_site_path(ResendVerificationForm().next.data, url_for("enterprise.dashboard")))
