@@ -19,19 +19,14 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import Session, SQLModel, create_engine, select
 
+from portal.formatting import wan
+from portal.pdf.context import NO_CONTACT
 from portal.pdf.errors import MeasureNotAvailable, PdfError
 from portal.pdf.fetcher import BundledOnlyFetcher, FetchRefused
 from portal.pdf.fonts import compact_cff
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
-from portal.pdf.render import (
-    NO_CONTACT,
-    application_request,
-    render_application,
-    render_report,
-    short_code_for,
-    template_base_url,
-    wan,
-)
+from portal.pdf.render import render_application, render_report, template_base_url
+from portal.pdf.request import application_request, short_code_for
 from portal.pdf.worker import PdfWorkerPool, get_pool, shutdown_pool
 from portal.policy.catalog import catalog
 from portal.policy.matching import grouped, match_profile, total_max_cash

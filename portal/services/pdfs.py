@@ -23,14 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from portal.models import IssuedDocument, Submission, utcnow
-from portal.pdf.render import (
-    PdfRequest,
-    application_request,
-    filename_for,
-    render_request,
-    report_request,
-    short_code_for,
-)
+from portal.pdf.render import render_request
+from portal.pdf.request import PdfRequest, application_request, filename_for, report_request, short_code_for
 from portal.services.units import CONTACT_FIELDS
 from portal.services.units import contacts as stored_contacts
 
