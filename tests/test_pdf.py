@@ -171,6 +171,23 @@ def test_unknown_and_internal_measures_are_refused():
         render_application(KOREAN, "d001-04", TODAY)
 
 
+def test_amounts_and_answers_are_written_as_on_the_web_pages():
+    from flask import Flask
+
+    from portal.formatting import answer_text
+    from portal.profile.fields import FIELDS_BY_NAME
+    from portal.templating import register
+
+    assert wan(1250) == "1,250" and wan(1250.5) == "1,250.5" and wan(0.25) == "0.25"  # nothing rounded away
+    revenue, sectors = FIELDS_BY_NAME["annual_revenue_wan"], FIELDS_BY_NAME["sectors"]
+    assert answer_text(1234567.0, revenue) == "1,234,567 万元"
+    assert answer_text([], sectors) == "（都不是）"  # answered, unlike a missing answer
+    assert "；" in answer_text(["chemical_drug", "biologic"], sectors)  # option labels contain "、"
+    app = Flask("filters")
+    register(app)
+    assert app.jinja_env.filters["wan"] is wan and app.jinja_env.filters["answer"] is answer_text
+
+
 # -- match report ----------------------------------------------------------------------------
 def test_report_lists_matches_with_reasons_amounts_and_contacts(report):
     text = text_of(report.data)

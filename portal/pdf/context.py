@@ -147,6 +147,7 @@ def _meta(request: PdfRequest, title: str) -> dict[str, str]:
 
 # -- contexts --------------------------------------------------------------------------------
 def application_context(request: PdfRequest, code: str) -> dict[str, Any]:
+    """Everything application/application.html prints for one measure."""
     cat, profile = catalog(), request.profile
     measure = cat.measures[request.measure_id or ""]
     result = evaluate(measure, profile, request.today)
@@ -215,6 +216,7 @@ def _next_steps(r: MatchResult, profile: Mapping[str, Any]) -> list[str]:
 
 
 def report_context(request: PdfRequest, code: str) -> dict[str, Any]:
+    """Everything report/report.html prints: the eligible, near-miss and needs-info measures in groups."""
     cat, profile = catalog(), request.profile
     results = match_profile(profile, request.today, cat)
     groups = grouped(results)
