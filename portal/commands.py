@@ -96,7 +96,7 @@ def seed_command(demo: bool) -> None:
 @with_appcontext
 def pdf_command(profile_path: str, measure_id: str | None, report: bool, output: str) -> None:
     """Render an application form or match report from a profile JSON file."""
-    from portal.pdf.render import PdfError, render_application, render_report
+    from portal.pdf import PdfError, render_application, render_report
     from portal.profile.validate import validate_profile
     from portal.templating import today
 

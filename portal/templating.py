@@ -1,4 +1,4 @@
-"""Rendering helpers: full page or htmx fragment from one template, plus shared filters."""
+"""Rendering helpers: full page or htmx fragment from one template, plus the filters (portal.formatting)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
-from portal import clock
+from portal import clock, formatting
 from portal.extensions import htmx
 from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
-from portal.profile.fields import Field, gate_open
+from portal.profile.fields import gate_open
 
 
 def today() -> dt.date:
@@ -38,38 +38,9 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     return response
 
 
-def wan(value: float | None) -> str:
-    """万元 amounts without trailing .0."""
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def zh_date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
 def num(value: float | int) -> str:
     """Numbers as typed: 1200 rather than 1200.0."""
     return f"{value:g}" if abs(value) < 1e15 else str(value)
-
-
-def answer(value: Any, f: Field) -> str:
-    """An answer in the words of its question's options."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(o.zh if (o := f.option(v)) else str(v) for v in value) or "（都不是）"
-    if f.kind == "choice":
-        option = f.option(value)
-        return option.zh if option else str(value)
-    if isinstance(value, int | float):
-        return f"{num(value)} {f.unit_zh}".strip()
-    return str(value)
 
 
 def alt_label(item: Any) -> str:
@@ -87,10 +58,10 @@ def alt_label(item: Any) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters["wan"] = wan
+    app.jinja_env.filters["wan"] = formatting.wan
     app.jinja_env.filters["num"] = num
-    app.jinja_env.filters["answer"] = answer
-    app.jinja_env.filters["zh_date"] = zh_date
+    app.jinja_env.filters["answer"] = formatting.answer_text
+    app.jinja_env.filters["zh_date"] = formatting.zh_date
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

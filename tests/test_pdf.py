@@ -6,6 +6,7 @@ through module fixtures to keep the file fast.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -19,19 +20,14 @@ import pytest
 from pypdf import PdfReader
 from sqlmodel import Session, SQLModel, create_engine, select
 
+from portal.formatting import wan
+from portal.pdf.context import NO_CONTACT
 from portal.pdf.errors import MeasureNotAvailable, PdfError
 from portal.pdf.fetcher import BundledOnlyFetcher, FetchRefused
 from portal.pdf.fonts import compact_cff
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
-from portal.pdf.render import (
-    NO_CONTACT,
-    application_request,
-    render_application,
-    render_report,
-    short_code_for,
-    template_base_url,
-    wan,
-)
+from portal.pdf.render import render_application, render_report, template_base_url
+from portal.pdf.request import application_request, short_code_for
 from portal.pdf.worker import PdfWorkerPool, get_pool, shutdown_pool
 from portal.policy.catalog import catalog
 from portal.policy.matching import grouped, match_profile, total_max_cash
@@ -173,6 +169,23 @@ def test_unknown_and_internal_measures_are_refused():
         assert not str(info.value).startswith("'")  # a readable message, not KeyError's repr
     with pytest.raises(PdfError, match="政府内部工作"):
         render_application(KOREAN, "d001-04", TODAY)
+
+
+def test_amounts_and_answers_are_written_as_on_the_web_pages():
+    from flask import Flask
+
+    from portal.formatting import answer_text
+    from portal.profile.fields import FIELDS_BY_NAME
+    from portal.templating import register
+
+    assert wan(1250) == "1,250" and wan(1250.5) == "1,250.5" and wan(0.25) == "0.25"  # nothing rounded away
+    revenue, sectors = FIELDS_BY_NAME["annual_revenue_wan"], FIELDS_BY_NAME["sectors"]
+    assert answer_text(1234567.0, revenue) == "1,234,567 万元"
+    assert answer_text([], sectors) == "（都不是）"  # answered, unlike a missing answer
+    assert "；" in answer_text(["chemical_drug", "biologic"], sectors)  # option labels contain "、"
+    app = Flask("filters")
+    register(app)
+    assert app.jinja_env.filters["wan"] is wan and app.jinja_env.filters["answer"] is answer_text
 
 
 # -- match report ----------------------------------------------------------------------------
@@ -354,17 +367,33 @@ def session(tmp_path):
     engine.dispose()
 
 
+def writes_to(session):
+    """The `write_session` of pdfs.download: a fresh writing session on the same database."""
+
+    @contextlib.contextmanager
+    def write_session():
+        with Session(session.get_bind(), expire_on_commit=False) as writer:
+            yield writer
+
+    return write_session
+
+
 def test_issue_application_reuses_identical_documents(session, tmp_path, application):
     from portal.models import Enterprise, IssuedDocument
-    from portal.services.pdfs import issue_application
+    from portal.services.pdfs import download
+
+    def issue(enterprise_id):
+        doc, data, _name = download(session, writes_to(session), enterprise_id, KOREAN, "d003-09", TODAY, BASE_URL,
+                                    cache)
+        return doc, data
 
     cache = tmp_path / "pdf"
     first = Enterprise(name="한국바이오 주식회사")
     other = Enterprise(name="另一家企业")
     session.add_all([first, other])
-    session.flush()
+    session.commit()  # download ends the caller's read transaction before it renders
 
-    doc, data = issue_application(session, first.id, KOREAN, "d003-09", TODAY, BASE_URL, cache)
+    doc, data = issue(first.id)
     assert data == application.data  # same inputs, no contacts stored: the very same PDF
     assert (doc.kind, doc.measure_id, doc.enterprise_name) == ("application", "d003-09", "한국바이오 주식회사")
     assert doc.sha256 == hashlib.sha256(data).hexdigest() and doc.input_hash == application.input_hash
@@ -372,28 +401,27 @@ def test_issue_application_reuses_identical_documents(session, tmp_path, applica
     assert path.parent == cache and path.read_bytes() == data
     stamp = path.stat().st_mtime_ns
 
-    again, data_again = issue_application(session, first.id, KOREAN, "d003-09", TODAY, BASE_URL, cache)
+    again, data_again = issue(first.id)
     assert again.id == doc.id and data_again == data and path.stat().st_mtime_ns == stamp  # not re-rendered
 
     path.unlink()  # cache lost: rendered again under the same code, same bytes
-    restored, data_restored = issue_application(session, first.id, KOREAN, "d003-09", TODAY, BASE_URL, cache)
+    restored, data_restored = issue(first.id)
     assert restored.id == doc.id and data_restored == data and path.read_bytes() == data
 
     # Same inputs for another enterprise: its own row, and a different code (codes are unique).
-    theirs, their_data = issue_application(session, other.id, KOREAN, "d003-09", TODAY, BASE_URL, cache)
+    theirs, their_data = issue(other.id)
     assert theirs.id != doc.id and theirs.short_code != doc.short_code
     assert theirs.short_code in squashed(text_of(their_data))
     assert len(session.exec(select(IssuedDocument)).all()) == 2
-    assert session.in_transaction()  # flushed, left for the caller to commit
 
 
 def test_issue_report_uses_stored_unit_contacts(session, tmp_path):
     from portal.models import UnitContact
-    from portal.services.pdfs import issue_report
+    from portal.services.pdfs import download
 
     session.add(UnitContact(unit_id="jlmpa-cosmetics", phone="0431-85550000", hours="工作日 9:00-17:00"))
-    session.flush()
-    doc, data = issue_report(session, None, IMPORTER, TODAY, BASE_URL, tmp_path / "pdf")
+    session.commit()
+    doc, data, _name = download(session, writes_to(session), None, IMPORTER, None, TODAY, BASE_URL, tmp_path / "pdf")
     assert (doc.kind, doc.measure_id, doc.enterprise_id) == ("report", None, None)
     flat = squashed(text_of(data))
     assert "化妆品监管处（电话：0431-85550000，办公时间：工作日9:00-17:00）" in flat

@@ -16,7 +16,8 @@ from sqlmodel import func, select
 
 from portal.extensions import db
 from portal.models import Attachment, IssuedDocument, Submission
-from portal.pdf.render import RenderedPdf, short_code_for
+from portal.pdf.render import RenderedPdf
+from portal.pdf.request import short_code_for
 from portal.services import pdfs
 from portal.services.answers import profile_of
 from tests.test_submissions import PDF, ZONE_DEVICE_MAKER, enterprise, submission_id, submit

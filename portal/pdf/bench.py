@@ -14,13 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from portal.pdf.render import (
-    application_request,
-    build_html,
-    render_request,
-    report_request,
-    template_base_url,
-)
+from portal.pdf.render import build_html, render_request, template_base_url
+from portal.pdf.request import application_request, report_request
 from portal.pdf.worker import get_pool
 from portal.policy.matching import grouped, match_profile
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 #: Every file a PDF may load lives here; the fetcher serves nothing else.
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "pdf_templates"
@@ -23,10 +22,3 @@ class RenderOutput:
     pages: int
     requested: tuple[str, ...]  # every URL WeasyPrint asked the fetcher for
     refused: tuple[str, ...]  # the ones it was denied
-
-
-def run_worker(conn: Any, memory_mb: int) -> None:
-    """Process target of a PDF worker; imports WeasyPrint in the worker only, never in the web process."""
-    from portal.pdf.engine import worker_main
-
-    worker_main(conn, memory_mb)

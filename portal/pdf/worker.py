@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from portal.pdf.errors import PdfError
-from portal.pdf.jobs import run_worker
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,13 @@ def _env_number(name: str, default: float) -> float:
         return float(os.environ.get(name, "") or default)
     except ValueError:
         return default
+
+
+def run_worker(conn: Any, memory_mb: int) -> None:
+    """Process target of a PDF worker; imports WeasyPrint in the worker only, never in the web process."""
+    from portal.pdf.engine import worker_main
+
+    worker_main(conn, memory_mb)
 
 
 class _WorkerGone(Exception):

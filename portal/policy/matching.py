@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from portal import clock
+from portal.formatting import wan as _wan
 from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
 from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
@@ -83,12 +84,6 @@ class CityShareLine:
             return (f"{self.label}：市级支持 {_wan(self.city_wan)} 万元 × {_wan(self.percent)}% = "
                     f"{_wan(self.computed_wan)} 万元（{self.unit_zh}）")
         return f"{self.label}：市级支持额度的 {_wan(self.percent)}%（填写市级支持额度后可计算）"
-
-
-def _wan(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(slots=True)

@@ -17,12 +17,12 @@ from sqlalchemy import Exists, exists, select
 from sqlmodel import Session, col
 
 from portal.db import dialect_insert
+from portal.formatting import zh_date
 from portal.models import Enterprise, User, ValidityReminder, utcnow
 from portal.policy.catalog import catalog
 from portal.policy.matching import evaluate
 from portal.policy.records import Catalog, Measure
 from portal.services import notifications
-from portal.templating import zh_date
 
 MEASURE_LINK = "/measures/{id}"  # kept in step with portal/views/public.py
 LEADS = (30, 7)  # days before the end: the first reminder, then the last one

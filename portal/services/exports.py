@@ -13,11 +13,11 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from portal.clock import BEIJING
+from portal.formatting import answer_text
 from portal.models import User
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.services.review_queue import QueueRow
 from portal.services.submissions import unit_name
-from portal.templating import answer
 
 #: (heading, column width in Excel)
 COLUMNS = (("受理编号", 18), ("企业名称", 30), ("统一社会信用代码", 22), ("联系人", 12), ("联系人邮箱", 26),
@@ -50,8 +50,8 @@ def queue_table(queue_rows: list[QueueRow], contacts: dict[int, User], last_comm
         rows.append([
             r.reference, r.enterprise, a.get("credit_code", ""), contact.name if contact else "",
             contact.email if contact else "", s.measure_id, r.title, r.status_zh, unit_name(s.routed_unit_id),
-            answer(a["location"], FIELDS_BY_NAME["location"]) if a.get("location") else "",
-            answer(a["sectors"], FIELDS_BY_NAME["sectors"]) if a.get("sectors") else "",
+            answer_text(a["location"], FIELDS_BY_NAME["location"]) if a.get("location") else "",
+            answer_text(a["sectors"], FIELDS_BY_NAME["sectors"]) if a.get("sectors") else "",
             _local(s.created_at), _local(s.materials_complete_at), _local(s.decided_at), r.age_days,
             r.handling_days, r.limit.describe() if r.limit else "", r.limit.flag if r.limit else "",
             last_comments.get(s.id or 0, ""),

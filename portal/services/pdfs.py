@@ -1,8 +1,8 @@
 """Issue application forms and match reports as PDFs, recorded for verification (IssuedDocument).
 
 Identical inputs are rendered once: the same enterprise asking again for the same document
-(same input hash) gets the recorded row and the cached file. The session is flushed, never
-committed; the caller commits with the rest of its unit of work.
+(same input hash) gets the recorded row and the cached file. `download` renders with no
+database lock held and records the row through a separate writing session, which it commits.
 """
 
 from __future__ import annotations
@@ -19,24 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from portal.models import IssuedDocument, Submission, utcnow
-from portal.pdf.render import (
-    PdfRequest,
-    application_request,
-    filename_for,
-    render_request,
-    report_request,
-    short_code_for,
-)
+from portal.pdf.render import render_request
+from portal.pdf.request import PdfRequest, application_request, filename_for, report_request, short_code_for
 from portal.services.units import CONTACT_FIELDS
 from portal.services.units import contacts as stored_contacts
 
 log = logging.getLogger(__name__)
-
-Contacts = Mapping[str, Mapping[str, str]]
 
 
 def unit_contacts(session: Session) -> dict[str, dict[str, str]]:
@@ -47,23 +38,6 @@ def unit_contacts(session: Session) -> dict[str, dict[str, str]]:
         if fields:
             out[unit_id] = fields
     return out
-
-
-def issue_application(session: Session, enterprise_id: int | None, profile: Mapping[str, Any], measure_id: str,
-                      today: dt.date, base_url: str, cache_dir: Path, *,
-                      contacts: Contacts | None = None) -> tuple[IssuedDocument, bytes]:
-    """The application form PDF for one measure, reused when identical inputs were issued before."""
-    found = unit_contacts(session) if contacts is None else contacts
-    request = application_request(profile, measure_id, today, contacts=found, base_url=base_url)
-    return _issue(session, enterprise_id, request, Path(cache_dir))
-
-
-def issue_report(session: Session, enterprise_id: int | None, profile: Mapping[str, Any], today: dt.date,
-                 base_url: str, cache_dir: Path, *, contacts: Contacts | None = None) -> tuple[IssuedDocument, bytes]:
-    """The match report PDF, reused when identical inputs were issued before."""
-    found = unit_contacts(session) if contacts is None else contacts
-    request = report_request(profile, today, contacts=found, base_url=base_url)
-    return _issue(session, enterprise_id, request, Path(cache_dir))
 
 
 def _existing(session: Session, enterprise_id: int | None, request: PdfRequest) -> IssuedDocument | None:
@@ -108,46 +82,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _issue(session: Session, enterprise_id: int | None, request: PdfRequest,
-           cache_dir: Path) -> tuple[IssuedDocument, bytes]:
-    doc = _existing(session, enterprise_id, request)
-    if doc is not None:
-        path = _cached_file(cache_dir, doc)
-        data = _read_cached(cache_dir, doc)
-        if data and hashlib.sha256(data).hexdigest() == doc.sha256:
-            return doc, data
-        # File missing (new host, cleaned cache) or damaged: render again with the recorded code.
-        pdf = render_request(request, short_code=doc.short_code)
-        _write_atomically(path, pdf.data)
-        if pdf.sha256 != doc.sha256:
-            # Same inputs and format version, different bytes: fonts or WeasyPrint changed on the host.
-            log.warning("re-rendered %s has a new SHA-256 (%s, was %s)", doc.short_code, pdf.sha256, doc.sha256)
-            doc.sha256 = pdf.sha256
-        doc.path = str(path)
-        session.add(doc)
-        session.flush()
-        return doc, pdf.data
-
-    code = _free_code(session, request, enterprise_id)
-    pdf = render_request(request, short_code=code)
-    path = cache_dir / f"{request.kind}-{code}.pdf"
-    _write_atomically(path, pdf.data)
-    doc = IssuedDocument(short_code=code, kind=request.kind, enterprise_id=enterprise_id,
-                         enterprise_name=(request.enterprise_name or "（未填写）")[:200], measure_id=request.measure_id,
-                         input_hash=request.input_hash, sha256=pdf.sha256, path=str(path), issued_at=utcnow())
-    try:
-        # A savepoint, so losing a race to a parallel identical request does not undo the caller's work.
-        with session.begin_nested():
-            session.add(doc)
-            session.flush()
-    except IntegrityError:
-        winner = _existing(session, enterprise_id, request)
-        if winner is None:
-            raise
-        return winner, _read_cached(cache_dir, winner) or _rerender(session, winner, request, cache_dir)
-    return doc, pdf.data
-
-
 def _rerender(session: Session, doc: IssuedDocument, request: PdfRequest, cache_dir: Path) -> bytes:
     """Render a recorded document again under its code (its cache file was cleaned up meanwhile)."""
     pdf = render_request(request, short_code=doc.short_code)
@@ -158,7 +92,7 @@ def _rerender(session: Session, doc: IssuedDocument, request: PdfRequest, cache_
     return pdf.data
 
 
-def download(session: Session, write_session: Any, enterprise_id: int, profile: Mapping[str, Any],
+def download(session: Session, write_session: Any, enterprise_id: int | None, profile: Mapping[str, Any],
              measure_id: str | None, today: dt.date, base_url: str,
              cache_dir: Path, *, reference: str = "") -> tuple[IssuedDocument, bytes, str]:
     """Application (measure_id) or report for a download: render with no database lock held.

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from portal.formatting import CONTACT_LABELS
 from portal.models import UnitContact, utcnow
 from portal.policy.catalog import catalog
 from portal.policy.records import Unit
 from portal.services import audit
 
 CONTACT_FIELDS = ("address", "phone", "hours", "email", "web")
-CONTACT_LABELS = {"address": "地址", "phone": "电话", "hours": "办公时间", "email": "电子邮箱", "web": "网址"}
 CONTACT_LIMITS = {"address": 300, "phone": 50, "hours": 200, "email": 254, "web": 300}
 PHONE_RE = re.compile(r"^[0-9+()（）\-\s、,，转]*$")
 

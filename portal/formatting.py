@@ -1,0 +1,72 @@
+"""How amounts, dates, answers and contacts are written wherever the portal shows them: pages, PDFs, exports.
+
+One function each, so a web page and the PDF printed from it say the same thing the same way.
+No Flask, no Jinja: templating registers these as filters, services and the PDF code call them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portal.profile.fields import Field
+
+#: Printed before each contact line of a unit ("电话：0431-…").
+CONTACT_LABELS = {"address": "地址", "phone": "电话", "hours": "办公时间", "email": "电子邮箱", "web": "网址"}
+#: A multiple-choice answer with nothing ticked: answered, unlike a missing answer.
+NONE_OF_THESE = "（都不是）"
+#: Between the options of a multiple-choice answer; option labels themselves contain "、".
+ANSWER_SEPARATOR = "；"
+
+
+def wan(value: float | None) -> str:
+    """万元 amounts with thousands separators and up to two decimals, trailing zeros dropped: 1,250.5."""
+    if value is None:
+        return ""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def percent(value: float) -> str:
+    """A rate as the documents print it: 5%, 2.5%."""
+    return f"{wan(value)}%"
+
+
+def number(value: float | int) -> str:
+    """A number as entered, in full, with thousands separators and without a trailing .0: 1,234,567.891."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        value = int(value)
+    return f"{value:,}"
+
+
+def zh_date(value: dt.date | dt.datetime | None) -> str:
+    """2026年6月1日."""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def answer_text(value: Any, field: Field, dates: Mapping[str, str] | None = None) -> str:
+    """An answer in the words of its question (option labels, 是/否, number and unit); unknown codes as given.
+
+    `dates` ({option code: ISO date}) adds the date beside each dated option, for a page that does not
+    show the dates on their own.
+    """
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return ANSWER_SEPARATOR.join(_option_label(field, code, dates) for code in value) or NONE_OF_THESE
+    if field.kind in ("choice", "multi") and isinstance(value, str):
+        return _option_label(field, value, dates)
+    if isinstance(value, int | float):
+        return f"{number(value)} {field.unit_zh}".strip()
+    return str(value)
+
+
+def _option_label(field: Field, code: Any, dates: Mapping[str, str] | None) -> str:
+    option = field.option(code) if isinstance(code, str) else None
+    label = option.zh if option else str(code)
+    if isinstance(dates, Mapping) and isinstance(code, str) and dates.get(code):
+        label += f"（{dates[code]}）"
+    return label
