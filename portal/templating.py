@@ -39,8 +39,13 @@ def render(template: str, block: str | None = None, status: int = 200, **context
 
 
 def num(value: float | int) -> str:
-    """Numbers as typed: 1200 rather than 1200.0."""
-    return f"{value:g}" if abs(value) < 1e15 else str(value)
+    """A number for an input's value, exactly as stored: 1200 rather than 1200.0, never rounded.
+
+    The value is posted back as the answer, so `%g` (1.23457e+06) would silently change it.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 def alt_label(item: Any) -> str:

@@ -104,6 +104,14 @@ def test_autosave_rejects_bad_input(logged_in: Browser, name: str, data: dict, m
     assert message in resp.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("typed", ["1234567", "1234567.891", "0.05"])
+def test_a_saved_number_comes_back_into_its_field_exactly(logged_in: Browser, typed: str) -> None:
+    # The field's value is what gets saved again: a rounded or 1.23457e+06 prefill would lose the answer.
+    assert logged_in.post("/q/answer/annual_revenue_wan", {"annual_revenue_wan": typed}).status_code == 200
+    page = logged_in.get("/q/figures").get_data(as_text=True)
+    assert f'name="annual_revenue_wan" inputmode="decimal" value="{typed}"' in page
+
+
 def test_unknown_question_is_404(logged_in: Browser) -> None:
     assert logged_in.post("/q/answer/not_a_field", {"not_a_field": "x"}).status_code == 404
 
