@@ -28,6 +28,7 @@ from portal.services import answers as answer_service
 from portal.services import attachments, changes, frozen_pdfs, idempotency, library, review_actions, tokens, units
 from portal.services import submissions as submission_service
 from portal.services.openapi import openapi_document
+from portal.statuses import Visibility
 from portal.templating import today
 from portal.views.access import access
 from portal.views.params import whole_number
@@ -380,7 +381,7 @@ def submission_action(submission_id: int):
             return {"error": "action、comment、visibility、to_unit 应为字符串。", "status": 422}, 422
         try:
             done = review_actions.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
-                                             fields["visibility"] or "enterprise", fields["to_unit"],
+                                             fields["visibility"] or Visibility.ENTERPRISE, fields["to_unit"],
                                              expected_version=base)
         except submission_service.SubmissionError as exc:
             db.session.rollback()

@@ -12,12 +12,13 @@ from werkzeug.datastructures import MultiDict
 from portal.extensions import db
 from portal.policy.catalog import catalog
 from portal.policy.flow import APPLICATION_STEP, application_fields, relevance, steps_for
-from portal.policy.matching import by_lead_unit, grouped, match_profile, summarize
+from portal.policy.matching import MatchStatus, by_lead_unit, grouped, match_profile, summarize
 from portal.profile.fields import FIELDS_BY_NAME, OTHER_SECTOR, STEPS, Field, step_of
 from portal.profile.validate import DATES_FIELD, AnswerError
 from portal.services import answers as answer_service
 from portal.services import changes, units
 from portal.services import submissions as submission_service
+from portal.statuses import SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
 from portal.views.params import whole_number
@@ -95,7 +96,7 @@ def dashboard():
     return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
                   summary=summarize(results), asked=len(asked), answered=sum(n in profile for n in asked),
                   submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
-                  status_zh=submission_service.STATUS_ZH)
+                  status_zh=SubmissionStatus.labels())
 
 
 @bp.get("/q")
@@ -294,12 +295,13 @@ def results():
     profile = answer_service.profile_of(db.session, _enterprise_id())
     matched = match_profile(profile, today())
     groups = grouped(matched)
-    applications = [r for r in groups["eligible"] if not r.measure.is_information]
+    applications = [r for r in groups[MatchStatus.ELIGIBLE] if not r.measure.is_information]
     # Information (首违不罚、无事不扰…) is shown with the condition it states, never asked about.
-    information = [r for r in matched if r.measure.is_information and r.status in ("eligible", "needs_info")]
-    for status in ("eligible", "near_miss", "needs_info"):
+    information = [r for r in matched
+                   if r.measure.is_information and r.status in (MatchStatus.ELIGIBLE, MatchStatus.NEEDS_INFO)]
+    for status in (MatchStatus.ELIGIBLE, MatchStatus.NEAR_MISS, MatchStatus.NEEDS_INFO):
         groups[status] = [r for r in groups[status] if not r.measure.is_information]
-    unit_names = {n for r in matched if r.status in ("eligible", "near_miss")
+    unit_names = {n for r in matched if r.status in (MatchStatus.ELIGIBLE, MatchStatus.NEAR_MISS)
                   for n in (*r.lead_units, *r.measure.service_points)}
     contacts = units.views_by_key(db.session, unit_names)
     missing_identity = [n for n in application_fields() if n not in profile and FIELDS_BY_NAME[n].required]

@@ -8,12 +8,13 @@ from flask_login import current_user
 from portal.extensions import db
 from portal.models import Submission, User
 from portal.policy.catalog import catalog
-from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
+from portal.policy.matching import MatchStatus
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME
 from portal.profile.validate import DATES_FIELD
 from portal.services import attachments, exports, review_actions, review_queue, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.submissions import SubmissionError
+from portal.statuses import UNOPENED, SubmissionStatus, Visibility
 from portal.templating import render, today
 from portal.views.access import access
 from portal.views.charts import bar_chart
@@ -45,7 +46,7 @@ def queue():
     filters, errors, rows = _filtered()
     unit = catalog().units.get(_unit_id() or "")
     return render("review/queue.html", block="results", status=422 if errors else 200, unit=unit, rows=rows,
-                  filters=filters, errors=errors, status_zh=service.STATUS_ZH, sorts=review_queue.SORTS,
+                  filters=filters, errors=errors, status_zh=SubmissionStatus.labels(), sorts=review_queue.SORTS,
                   due_options=review_queue.DUE, measures=review_queue.measures_in_queue(db.session, _unit_id()),
                   sectors=FIELDS_BY_NAME["sectors"].options, locations=FIELDS_BY_NAME["location"].options,
                   unit_name=service.unit_name)
@@ -107,8 +108,8 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                   snapshot=snapshot, answers=service.answers_of(sub), judgement=service.judgement_of(sub),
                   resubmission=submission_history.last_resubmission(db.session, sub),
                   changed=service.measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
-                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MATCH_STATUS_ZH,
-                  status_zh=service.STATUS_ZH, visibility_zh=service.VISIBILITY_ZH, unit_name=service.unit_name,
+                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MatchStatus.labels(),
+                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(), unit_name=service.unit_name,
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
                   next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
 
@@ -118,7 +119,7 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
 def detail(submission_id: int):
     """One application as submitted; opening one nobody has opened yet starts its review."""
     sub = _routed_or_404(submission_id)
-    if request.method == "GET" and sub.status in review_actions.UNOPENED:  # not on HEAD (link checkers)
+    if request.method == "GET" and sub.status in UNOPENED:  # not on HEAD (link checkers)
         # A GET reads without the writers' lock; the one write it makes goes through a writing session.
         # Take the id first: after the rollback current_user is expired, and reloading it through the
         # request session inside the writer would wait for the writers' lock this thread holds (SQLite).
@@ -150,7 +151,7 @@ def action(submission_id: int):
     if sub.routed_unit_id != _unit_id():
         flash(f"{reference} 已转交{service.unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
         return redirect(url_for("review.queue"), 303)
-    flash(f"{reference} 已更新：{service.STATUS_ZH[sub.status]}"
+    flash(f"{reference} 已更新：{SubmissionStatus(sub.status).zh}"
           + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))
     if form.get("then") == "next":
         following = review_queue.next_to_work(db.session, _unit_id(), sub.id)

@@ -25,6 +25,7 @@ from portal.services import accounts, attachments, frozen_pdfs, notifications, s
 from portal.services import submissions as service
 from portal.services.answers import profile_of
 from portal.services.submissions import SubmissionError
+from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access
 from portal.views.params import whole_number
@@ -111,7 +112,7 @@ def serve_attachment(sub: Submission, attachment_id: int) -> Response:
 def index():
     """The enterprise's applications, newest first."""
     subs = service.for_enterprise(db.session, _eid())
-    return render("submissions/index.html", subs=subs, status_zh=service.STATUS_ZH, title_of=service.title_of,
+    return render("submissions/index.html", subs=subs, status_zh=SubmissionStatus.labels(), title_of=service.title_of,
                   unit_name=service.unit_name)
 
 
@@ -123,7 +124,7 @@ def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[st
             "pdf_url": url_for("enterprise.application_pdf", measure_id=measure.id),
             "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
-            "status_zh": service.STATUS_ZH, **extra}
+            "status_zh": SubmissionStatus.labels(), **extra}
 
 
 @bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
@@ -161,14 +162,14 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
     return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
                   events=submission_history.history(db.session, sub, internal=False),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
-                  returned=(submission_history.last_return_comment(db.session, sub) if sub.status == "returned"
-                            else None),
-                  can_upload=sub.status in service.UPLOAD_STATUSES, max_attachments=max_attachments(),
+                  returned=(submission_history.last_return_comment(db.session, sub)
+                            if sub.status == SubmissionStatus.RETURNED else None),
+                  can_upload=sub.status in UPLOAD_STATUSES, max_attachments=max_attachments(),
                   removable={a.id for a in service.removable_attachments(db.session, sub)},
                   max_file=attachments.human_size(max_file_bytes()), receipt=service.receipt_lines(sub),
                   limit=timelimits.time_limit(sub, service.snapshot_of(sub), today()),
                   snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
-                  dates_field=DATES_FIELD, status_zh=service.STATUS_ZH, unit_name=service.unit_name)
+                  dates_field=DATES_FIELD, status_zh=SubmissionStatus.labels(), unit_name=service.unit_name)
 
 
 @bp.get(f"{PREFIX}/<int:submission_id>")
@@ -302,7 +303,7 @@ def _can_apply(result: Any) -> bool:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"unread_notifications": _unread_count, "open_submission_for": _open_submission_for,
-            "can_apply": _can_apply, "submission_status_zh": service.STATUS_ZH}
+            "can_apply": _can_apply, "submission_status_zh": SubmissionStatus.labels()}
 
 
 @bp.app_template_filter("bj_time")
