@@ -18,7 +18,7 @@ from portal.models import Enterprise, MatchChange, MatchState, MeasureVersion, N
 from portal.policy.catalog import DATA_DIR, Catalog, catalog, load_catalog
 from portal.services import rematch as rematch_module
 from portal.services.rematch import RematchReport, describe_changes, run_rematch
-from portal.services.submissions import measure_snapshot
+from portal.services.snapshots import measure_snapshot
 from tests.conftest import Browser, make_user
 
 TODAY = dt.date(2026, 6, 1)

@@ -22,6 +22,8 @@ from portal.models import Attachment, AuditLog, IssuedDocument, Submission, Subm
 from portal.policy.catalog import catalog
 from portal.services import answers as answer_service
 from portal.services import submissions as service
+from portal.services.routing import routing_options
+from portal.services.snapshots import measure_fingerprint
 from tests.conftest import Browser, make_user
 
 # A Class II innovative device maker in the 中韩示范区: eligible for 000（三）(90-day time limit),
@@ -140,7 +142,7 @@ def test_submit_freezes_answers_measure_and_pdf(app: Flask, fake_pdf: list[str])
     assert sub.status == "submitted" and sub.routed_unit_id == UNIT and sub.enterprise_id == user["enterprise_id"]
     assert json.loads(sub.answers_json)["device_classes"] == ["class2"]
     measure = catalog().measures[MEASURE]
-    assert sub.measure_fingerprint == service.measure_fingerprint(measure)
+    assert sub.measure_fingerprint == measure_fingerprint(measure)
     snap = json.loads(sub.measure_snapshot_json)
     assert snap["text"] == measure.text and snap["time_limit_months"] == 3 and snap["conditions"]
     assert sub.document_id is not None and fake_pdf == [MEASURE]
@@ -461,13 +463,13 @@ def test_other_enterprise_gets_404_everywhere(app: Flask) -> None:
 def test_routing_offers_the_lead_unit_for_the_firms_sector_and_printed_service_points(app: Flask) -> None:
     cat = catalog()
     # 000（二） prints the 网办专区 and the 中韩示范服务站 beside its lead unit.
-    assert [u.id for u in service.routing_options(cat.measures["d000-02"], ["medical_device"])] == [
+    assert [u.id for u in routing_options(cat.measures["d000-02"], ["medical_device"])] == [
         "jlmpa-admin-approval", "sp-online-zone", "sp-zhonghan-station"]
     # 001（一） "药品注册管理处、医疗器械注册处、化妆品处分别牵头": each firm goes to its own sector's unit.
     first = cat.measures["d001-01"]
-    assert [u.id for u in service.routing_options(first, ["cosmetics"])] == ["jlmpa-cosmetics"]
-    assert [u.id for u in service.routing_options(first, ["medical_device"])] == ["jlmpa-device-registration"]
-    assert [u.id for u in service.routing_options(first, ["chemical_drug"])] == ["jlmpa-drug-registration"]
+    assert [u.id for u in routing_options(first, ["cosmetics"])] == ["jlmpa-cosmetics"]
+    assert [u.id for u in routing_options(first, ["medical_device"])] == ["jlmpa-device-registration"]
+    assert [u.id for u in routing_options(first, ["chemical_drug"])] == ["jlmpa-drug-registration"]
 
 
 def test_near_misses_have_no_submit_button(app: Flask) -> None:

@@ -16,7 +16,7 @@ from portal.clock import BEIJING
 from portal.models import User
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.services.review_queue import QueueRow
-from portal.services.submissions import unit_name
+from portal.services.routing import unit_name
 from portal.templating import answer
 
 #: (heading, column width in Excel)

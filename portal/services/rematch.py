@@ -40,7 +40,7 @@ from portal.models import (
 from portal.policy.catalog import Catalog, catalog
 from portal.policy.matching import ELIGIBLE, EXPIRED, NOT_ELIGIBLE, MatchStatus, match_profile
 from portal.services import notifications
-from portal.services.submissions import canonical_json, measure_fingerprint, measure_snapshot
+from portal.services.snapshots import canonical_json, measure_fingerprint, measure_snapshot
 from portal.statuses import SubmissionStatus
 
 RESULTS_LINK = "/results"  # kept in step with portal/views/enterprise.py
@@ -49,7 +49,7 @@ REMOVED = "removed"  # to_status of a measure that left the knowledge base
 FIRST_SUMMARY = "首次记录"
 REMOVED_SUMMARY = "已移出知识库"
 RESTORED_SUMMARY = "重新列入知识库"
-# Snapshot keys (services.submissions.measure_snapshot) in the words of the library page, in display order.
+# Snapshot keys (services.snapshots.measure_snapshot) in the words of the library page, in display order.
 PART_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("标题", ("title",)),
     ("条款原文", ("text",)),

@@ -14,17 +14,15 @@ from sqlmodel import Session
 from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import Unit, catalog
 from portal.services import audit, notifications
+from portal.services.routing import stated_time_limit
+from portal.services.snapshots import enterprise_name, reference_of, title_of
 from portal.services.submissions import (
     ENTERPRISE_LINK,
     REVIEW_LINK,
     SubmissionError,
     clean_comment,
-    enterprise_name,
     locked,
     now,
-    reference_of,
-    stated_time_limit,
-    title_of,
 )
 from portal.statuses import FINAL_STATUSES, UNOPENED, SubmissionStatus, Visibility
 

@@ -16,7 +16,7 @@ from portal.clock import BEIJING, local_date
 from portal.models import Enterprise, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS_BY_NAME
-from portal.services.submissions import answers_of, snapshot_of, title_of
+from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.timelimits import TimeLimit, time_limit
 from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, SubmissionStatus
 

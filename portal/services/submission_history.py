@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from portal.models import Attachment, Submission, SubmissionEvent, User
-from portal.services.submissions import answers_of, judgement_of, unit_name
+from portal.services.routing import unit_name
+from portal.services.snapshots import answers_of, judgement_of
 from portal.statuses import SubmissionStatus, Visibility
 
 

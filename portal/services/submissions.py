@@ -1,17 +1,15 @@
 """Applications and their review workflow: the data-access layer the submission and review views call.
 
 A submission freezes what was applied for: the answers (profile snapshot), the measure as it read
-that day (canonical data and its SHA-256) and the generated application PDF. Status changes happen
+that day (canonical data and its SHA-256; see snapshots.py) and the generated application PDF. Status changes happen
 only here, each with a comment, a history event, an audit row and notifications in the same
 transaction. Anything refused raises SubmissionError with a Chinese message and an HTTP status.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -28,6 +26,17 @@ from portal.policy.catalog import Measure, Unit, catalog
 from portal.policy.matching import MatchResult, MatchStatus, evaluate
 from portal.services import attachments, audit, frozen_pdfs, notifications, references
 from portal.services.answers import profile_of
+from portal.services.routing import receipt_text, routing_options
+from portal.services.snapshots import (
+    answers_of,
+    canonical_json,
+    enterprise_name,
+    judgement,
+    judgement_of,
+    measure_snapshot,
+    reference_of,
+    title_of,
+)
 from portal.statuses import FINAL_STATUSES, UPLOAD_STATUSES, SubmissionStatus, Visibility
 
 log = logging.getLogger(__name__)
@@ -54,98 +63,7 @@ def now() -> dt.datetime:
     return clock.now()
 
 
-# -- the measure as applied for -------------------------------------------------------------
-def _plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    return obj
-
-
-def measure_snapshot(measure: Measure) -> dict[str, Any]:
-    """Everything a measure says that an application depends on (not its test cases or file position)."""
-    return {
-        **measure.record(),
-        "conditions": _plain(measure.conditions), "amounts": _plain(measure.amounts),
-        "city_share": _plain(measure.city_share), "materials": list(measure.materials),
-        "time_limit_note": measure.time_limit_note,
-    }
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def measure_fingerprint(measure: Measure) -> str:
-    """SHA-256 of the measure's canonical data: changes whenever its text, amounts or conditions do."""
-    return hashlib.sha256(canonical_json(measure_snapshot(measure)).encode("utf-8")).hexdigest()
-
-
-def snapshot_of(sub: Submission) -> dict[str, Any]:
-    return json.loads(sub.measure_snapshot_json or "{}")
-
-
-def answers_of(sub: Submission) -> dict[str, Any]:
-    return json.loads(sub.answers_json or "{}")
-
-
-def measure_changed(sub: Submission) -> bool:
-    """Has the measure been edited (or removed) since this application froze it?"""
-    measure = catalog().measures.get(sub.measure_id)
-    return measure is None or measure_fingerprint(measure) != sub.measure_fingerprint
-
-
-def title_of(sub: Submission) -> str:
-    return str(snapshot_of(sub).get("title") or sub.measure_id)
-
-
-def reference_of(sub: Submission) -> str:
-    """The readable reference; "#id" only for an application stored before references existed."""
-    return sub.reference or f"#{sub.id}"
-
-
-def judgement(result: MatchResult, today: dt.date) -> dict[str, Any]:
-    """The portal's own judgement, frozen with the application so the reviewer sees what it said then."""
-    return {
-        "status": result.status, "status_zh": MatchStatus.label(result.status),
-        "judged_on": today.isoformat(), "reason": result.reason(),
-        "met": [r.text for r in result.met], "unknown": [r.text for r in result.unknown],
-        "failed": [r.text for r in result.failed],
-        "amounts": [c.text() for c in result.cash] + [c.text() for c in result.city],
-        "max_cash_wan": result.max_cash_wan,
-    }
-
-
-def judgement_of(sub: Submission) -> dict[str, Any]:
-    """The judgement frozen at (re)submission; {} for applications stored before it was kept."""
-    return json.loads(sub.judgement_json or "{}")
-
-
-# -- routing --------------------------------------------------------------------------------
-def routing_options(measure: Measure, sectors: Any = None) -> list[Unit]:
-    """Where an application may go: the lead unit(s) for the firm's sector, then the printed service points."""
-    cat = catalog()
-    out: list[Unit] = []
-    # Every lead unit the clause names for this firm's sector (all of them where it does not split by
-    # sector), so an application never lands by default on whichever unit happens to be printed first.
-    for name in measure.lead_units_for(sectors):
-        if (lead := cat.unit_by_name(name)) is not None and lead not in out:
-            out.append(lead)
-    for sp in measure.service_points:
-        unit = cat.units.get(sp)
-        if unit is not None and unit not in out:
-            out.append(unit)
-    return out
-
-
-def unit_name(unit_id: str) -> str:
-    unit = catalog().units.get(unit_id)
-    return unit.display_name if unit else unit_id
-
-
+# -- who may apply, and to whom ----------------------------------------------------------------
 def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date) -> MatchResult:
     """The match result (an eligible one) if this profile may apply for the measure now; else SubmissionError."""
     measure = catalog().measures.get(measure_id)
@@ -240,14 +158,6 @@ def locked(session: Session, submission_id: int) -> Submission:
     query = (select(Submission).where(Submission.id == submission_id).with_for_update(key_share=True)
              .execution_options(populate_existing=True))
     return session.exec(query).one()
-
-
-def enterprise_name(session: Session, sub: Submission) -> str:
-    name = answers_of(sub).get("enterprise_name")
-    if name:
-        return str(name)
-    ent = session.get(Enterprise, sub.enterprise_id)
-    return ent.name if ent else f"企业 {sub.enterprise_id}"
 
 
 # -- the frozen PDF -------------------------------------------------------------------------
@@ -351,30 +261,6 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
         attachments.discard(stored, upload_dir)
         raise
     return sub, True
-
-
-NO_TIME_LIMIT = "文件未规定办理时限"
-CLOCK_START = "自受理单位确认材料齐全之日起计算"
-
-
-def stated_time_limit(sub: Submission) -> str:
-    """The handling time the clause states (its words, as frozen with the application); "" where none."""
-    return str(snapshot_of(sub).get("time_limit_note") or "")
-
-
-def receipt_lines(sub: Submission) -> list[tuple[str, str]]:
-    """The receipt the enterprise keeps: reference, receiving unit and the handling time the clause states."""
-    stated = stated_time_limit(sub)
-    return [("受理编号", reference_of(sub)), ("受理单位", unit_name(sub.routed_unit_id)),
-            ("办理时限", f"{stated}（文件原文，{CLOCK_START}）" if stated else NO_TIME_LIMIT)]
-
-
-def receipt_text(sub: Submission, unit: Unit) -> str:
-    """The receipt notification: reference, receiving unit, and the handling time where the clause states one."""
-    stated = stated_time_limit(sub)
-    limit = f"文件规定的办理时限：{stated}（{CLOCK_START}）。" if stated else f"{NO_TIME_LIMIT}。"
-    return (f"已收到您的申请“{title_of(sub)}”，受理编号 {reference_of(sub)}，受理单位：{unit.display_name}。"
-            f"{limit}审核进展会通知您。")
 
 
 def add_attachments(session: Session, sub: Submission, user: User, uploads: list[attachments.CheckedUpload],

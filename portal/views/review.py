@@ -13,6 +13,15 @@ from portal.profile.fields import FIELDS, FIELDS_BY_NAME
 from portal.profile.validate import DATES_FIELD
 from portal.services import attachments, exports, review_actions, review_queue, submission_history, timelimits
 from portal.services import submissions as service
+from portal.services.routing import unit_name
+from portal.services.snapshots import (
+    answers_of,
+    enterprise_name,
+    judgement_of,
+    measure_changed,
+    reference_of,
+    snapshot_of,
+)
 from portal.services.submissions import SubmissionError
 from portal.statuses import UNOPENED, SubmissionStatus, Visibility
 from portal.templating import render, today
@@ -49,7 +58,7 @@ def queue():
                   filters=filters, errors=errors, status_zh=SubmissionStatus.labels(), sorts=review_queue.SORTS,
                   due_options=review_queue.DUE, measures=review_queue.measures_in_queue(db.session, _unit_id()),
                   sectors=FIELDS_BY_NAME["sectors"].options, locations=FIELDS_BY_NAME["location"].options,
-                  unit_name=service.unit_name)
+                  unit_name=unit_name)
 
 
 @bp.get("/dashboard")
@@ -75,7 +84,7 @@ def _export(kind: str) -> Response:
     table = exports.queue_table(rows, review_queue.contacts_of(db.session, rows),
                                 review_queue.last_comments(db.session, rows))
     day = today().isoformat()
-    name, fallback = f"审核队列-{service.unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
+    name, fallback = f"审核队列-{unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
     if kind == "csv":
         return download(exports.to_csv(table), "text/csv; charset=utf-8", name, fallback)
     return download(exports.to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -99,17 +108,17 @@ def export_xlsx():
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
             form: dict[str, str] | None = None) -> Response:
     units = sorted(catalog().units.values(), key=lambda u: (u.kind != "service_point", u.display_name))
-    snapshot = service.snapshot_of(sub)
+    snapshot = snapshot_of(sub)
     return render("review/detail.html", sub=sub, status=status, errors=errors or [], form=form or {},
-                  enterprise=service.enterprise_name(db.session, sub), reference=service.reference_of(sub),
+                  enterprise=enterprise_name(db.session, sub), reference=reference_of(sub),
                   events=submission_history.history(db.session, sub, internal=True),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
                   actions=review_actions.actions_for(sub.status), limit=timelimits.time_limit(sub, snapshot, today()),
-                  snapshot=snapshot, answers=service.answers_of(sub), judgement=service.judgement_of(sub),
+                  snapshot=snapshot, answers=answers_of(sub), judgement=judgement_of(sub),
                   resubmission=submission_history.last_resubmission(db.session, sub),
-                  changed=service.measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
+                  changed=measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
                   fields_by_name=FIELDS_BY_NAME, match_status_zh=MatchStatus.labels(),
-                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(), unit_name=service.unit_name,
+                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(), unit_name=unit_name,
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
                   next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
 
@@ -147,9 +156,9 @@ def action(submission_id: int):
         db.session.rollback()
         sub = _routed_or_404(submission_id)
         return _detail(sub, [str(exc)], exc.status, form.to_dict())
-    reference = service.reference_of(sub)
+    reference = reference_of(sub)
     if sub.routed_unit_id != _unit_id():
-        flash(f"{reference} 已转交{service.unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
+        flash(f"{reference} 已转交{unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
         return redirect(url_for("review.queue"), 303)
     flash(f"{reference} 已更新：{SubmissionStatus(sub.status).zh}"
           + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))

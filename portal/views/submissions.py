@@ -24,6 +24,8 @@ from portal.profile.validate import DATES_FIELD
 from portal.services import accounts, attachments, frozen_pdfs, notifications, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.answers import profile_of
+from portal.services.routing import receipt_lines, routing_options, unit_name
+from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.submissions import SubmissionError
 from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
 from portal.templating import render, today
@@ -93,7 +95,7 @@ def serve_frozen_pdf(sub: Submission) -> Response:
         abort(404)
     document, data = frozen
     reference = sub.reference or document.short_code
-    name = f"申请表-{service.title_of(sub)}-{reference}.pdf"
+    name = f"申请表-{title_of(sub)}-{reference}.pdf"
     return download(data, "application/pdf", name, f"application-{reference}.pdf")
 
 
@@ -112,12 +114,12 @@ def serve_attachment(sub: Submission, attachment_id: int) -> Response:
 def index():
     """The enterprise's applications, newest first."""
     subs = service.for_enterprise(db.session, _eid())
-    return render("submissions/index.html", subs=subs, status_zh=SubmissionStatus.labels(), title_of=service.title_of,
-                  unit_name=service.unit_name)
+    return render("submissions/index.html", subs=subs, status_zh=SubmissionStatus.labels(), title_of=title_of,
+                  unit_name=unit_name)
 
 
 def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"measure": measure, "units": service.routing_options(measure, profile.get("sectors")), "profile": profile,
+    return {"measure": measure, "units": routing_options(measure, profile.get("sectors")), "profile": profile,
             "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
@@ -166,10 +168,10 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                             if sub.status == SubmissionStatus.RETURNED else None),
                   can_upload=sub.status in UPLOAD_STATUSES, max_attachments=max_attachments(),
                   removable={a.id for a in service.removable_attachments(db.session, sub)},
-                  max_file=attachments.human_size(max_file_bytes()), receipt=service.receipt_lines(sub),
-                  limit=timelimits.time_limit(sub, service.snapshot_of(sub), today()),
-                  snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
-                  dates_field=DATES_FIELD, status_zh=SubmissionStatus.labels(), unit_name=service.unit_name)
+                  max_file=attachments.human_size(max_file_bytes()), receipt=receipt_lines(sub),
+                  limit=timelimits.time_limit(sub, snapshot_of(sub), today()),
+                  snapshot=snapshot_of(sub), answers=answers_of(sub), fields=FIELDS,
+                  dates_field=DATES_FIELD, status_zh=SubmissionStatus.labels(), unit_name=unit_name)
 
 
 @bp.get(f"{PREFIX}/<int:submission_id>")
@@ -297,7 +299,7 @@ def _open_submission_for(measure_id: str) -> Submission | None:
 def _can_apply(result: Any) -> bool:
     """Whether the results page offers 提交申请 for this match (the server checks again on submit)."""
     m = result.measure
-    return result.can_apply and m.is_enterprise_facing and bool(service.routing_options(m, result.sectors))
+    return result.can_apply and m.is_enterprise_facing and bool(routing_options(m, result.sectors))
 
 
 @bp.app_context_processor
