@@ -18,9 +18,10 @@ from flask import Flask
 from sqlmodel import col, select
 
 from portal.extensions import db
-from portal.models import Attachment, AuditLog, IssuedDocument, Submission, SubmissionEvent
+from portal.models import Attachment, AuditLog, IssuedDocument, Notification, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.services import answers as answer_service
+from portal.services import attachments
 from portal.services import submissions as service
 from portal.services.routing import routing_options
 from portal.services.snapshots import measure_fingerprint
@@ -411,6 +412,37 @@ def test_uploads_only_before_review_or_when_returned(app: Flask) -> None:
             assert resp.status_code == 409 and "不能再上传附件" in resp.get_data(as_text=True)
     empty = browser.post(f"/app/submissions/{sid}/attachments", {})
     assert empty.status_code in (409, 422)
+
+
+def test_a_failed_upload_undoes_only_its_own_writes(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """add_attachments writes under a SAVEPOINT: a refusal after the first file undoes that file's row and file,
+    while what the request wrote before stays and can still be committed."""
+    user, browser = enterprise(app)
+    sid = submission_id(submit(browser))
+    real_store, stored = attachments.store, []
+
+    def store_then_refuse(*args: Any, **kwargs: Any) -> Attachment:
+        if stored:
+            raise attachments.UploadError("第二个文件写入失败。")
+        att = real_store(*args, **kwargs)
+        stored.append(att.stored_name)
+        return att
+
+    monkeypatch.setattr(attachments, "store", store_then_refuse)
+    uploads = [attachments.check_upload(io.BytesIO(PDF), "一.pdf"), attachments.check_upload(io.BytesIO(PNG), "二.png")]
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    with app.test_request_context(method="POST"):  # a writing request, as the upload view runs it
+        session = db.session
+        session.add(Notification(user_id=user["id"], message="同一请求中更早的写入"))
+        session.flush()
+        with pytest.raises(attachments.UploadError):
+            service.add_attachments(session, session.get(Submission, sid), session.get(User, user["id"]), uploads,
+                                    upload_dir, 10)
+        session.commit()  # no rollback needed: the caller's transaction is still usable
+    with app.app_context():
+        assert db.session.exec(select(Attachment).where(Attachment.submission_id == sid)).all() == []
+        assert db.session.exec(select(Notification).where(Notification.message == "同一请求中更早的写入")).one()
+    assert stored and not (upload_dir / stored[0]).exists()
 
 
 def test_resubmit_only_when_returned_and_with_a_note(app: Flask) -> None:

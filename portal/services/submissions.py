@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from portal import clock
+from portal.errors import UserError
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import Measure, Unit, catalog
 from portal.policy.matching import MatchResult, MatchStatus, evaluate
@@ -48,12 +49,11 @@ ENTERPRISE_LINK = "/app/submissions/{id}"  # kept in step with portal/views/subm
 REVIEW_LINK = "/review/{id}"  # and portal/views/review.py
 
 
-class SubmissionError(Exception):
-    """Refused: `str(exc)` is shown to the user, `status` is the HTTP status to answer with."""
+class SubmissionError(UserError):
+    """Refused; `submission_id` names the application concerned where it is not the one acted on (a duplicate)."""
 
     def __init__(self, message: str, status: int = 422, submission_id: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.submission_id = submission_id
 
 
@@ -279,15 +279,17 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
     stored: list[str] = []
     at = now()
     try:
-        for upload in uploads:
-            stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
-        sub.updated_at = at
-        session.add(sub)
-        audit.record(session, user.id, "submission.upload", "submission", sub.id, {"attachments": have},
-                     {"attachments": have + len(uploads), "added": [u.original_name for u in uploads]})
+        # A SAVEPOINT: a failure part-way undoes these rows (and discards their files) and nothing the caller
+        # wrote before; its transaction stays usable.
+        with session.begin_nested():
+            for upload in uploads:
+                stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
+            sub.updated_at = at
+            session.add(sub)
+            audit.record(session, user.id, "submission.upload", "submission", sub.id, {"attachments": have},
+                         {"attachments": have + len(uploads), "added": [u.original_name for u in uploads]})
         session.commit()
     except BaseException:
-        session.rollback()
         attachments.discard(stored, upload_dir)
         raise
     return [u.original_name for u in uploads]

@@ -343,7 +343,6 @@ def put_answer(name: str):
         try:
             result = answer_service.save_answer(db.session, eid, uid, name, body["value"], base, today())
         except AnswerError as exc:
-            db.session.rollback()
             return {"error": str(exc), "field": name, "status": 422}, 422
         if result.conflict:
             return {"error": "该回答已在其他设备上修改，未保存本次修改。", "status": 412, "field": name,
@@ -384,7 +383,6 @@ def submission_action(submission_id: int):
                                              fields["visibility"] or Visibility.ENTERPRISE, fields["to_unit"],
                                              expected_version=base)
         except submission_service.SubmissionError as exc:
-            db.session.rollback()
             out: dict[str, Any] = {"error": str(exc), "status": exc.status}
             if exc.status in (409, 412):  # someone acted first: say what they left, so the client can report it
                 out["current"] = _submission_json(db.session.get(Submission, submission_id))

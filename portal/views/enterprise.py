@@ -229,7 +229,6 @@ def autosave(name: str):
             if result.conflict:
                 conflicts[name] = result
         except AnswerError as exc:
-            db.session.rollback()
             errors[name] = str(exc)
     if name == "milestones":
         present_dates, raw_dates = dates_from_form(request.form)
@@ -238,7 +237,6 @@ def autosave(name: str):
                 answer_service.save_answer(db.session, _enterprise_id(), current_user.id, DATES_FIELD, raw_dates,
                                            None, today())
             except AnswerError as exc:
-                db.session.rollback()
                 errors[name] = str(exc)
     ctx = _context(errors, conflicts)
     if errors or conflicts:

@@ -153,7 +153,6 @@ def action(submission_id: int):
         sub = review_actions.review(db.session, sub, current_user, form.get("action", ""), form.get("comment"),
                              form.get("visibility"), form.get("to_unit"), form.get("expected_status"))
     except SubmissionError as exc:
-        db.session.rollback()
         sub = _routed_or_404(submission_id)
         return _detail(sub, [str(exc)], exc.status, form.to_dict())
     reference = reference_of(sub)

@@ -154,7 +154,6 @@ def new(measure_id: str):
                                       idempotency_key=request.form.get("idempotency_key", ""), today=today(),
                                       uploads=uploads, upload_dir=upload_dir(), max_attachments=max_attachments())
     except SubmissionError as exc:
-        db.session.rollback()
         return render("submissions/new.html", status=exc.status, **_new_context(measure, profile, errors=[str(exc)]))
     flash("申请已提交，受理单位会在审核后通知您。" if created else "这份申请已经提交过了，无需重复提交。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -192,7 +191,6 @@ def upload(submission_id: int):
     try:
         names = service.add_attachments(db.session, sub, current_user, uploads, upload_dir(), max_attachments())
     except SubmissionError as exc:
-        db.session.rollback()
         return _detail(sub, [str(exc)], exc.status)
     flash(f"已上传：{'、'.join(names)}。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -207,7 +205,6 @@ def resubmit(submission_id: int):
     try:
         service.resubmit(db.session, sub, current_user, note, today())
     except SubmissionError as exc:
-        db.session.rollback()
         return _detail(sub, [str(exc)], exc.status, note=note)
     flash("已重新提交，审核人员会继续办理。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -221,7 +218,6 @@ def remove_attachment(submission_id: int, attachment_id: int):
     try:
         name = service.remove_attachment(db.session, sub, current_user, attachment_id, upload_dir())
     except SubmissionError as exc:
-        db.session.rollback()
         if exc.status == 404:
             abort(404)
         return _detail(_own_or_404(submission_id), [str(exc)], exc.status)
