@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from portal.extensions import csrf, db
 from portal.models import Attachment, Submission, User
-from portal.policy.catalog import Measure, catalog
+from portal.policy.catalog import Measure
 from portal.policy.matching import match_profile, summarize, total_max_cash
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.profile.schema import profile_json_schema
@@ -31,7 +31,7 @@ from portal.services.openapi import openapi_document
 from portal.statuses import Visibility
 from portal.templating import today
 from portal.views.access import access
-from portal.views.params import whole_number
+from portal.views.params import measure_or_404, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -206,20 +206,15 @@ def measure_json(m: Measure, day: dt.date) -> dict[str, Any]:
 @access("public")
 def measures():
     """All measures, filterable by document, sector, benefit, unit, location, audience and q."""
-    f = library.LibraryFilter(**{k: (request.args.get(k) or "").strip()[:100] for k in
-                                 ("document", "sector", "benefit", "unit", "location", "audience", "q")})
     day = today()
-    return jsonify([measure_json(m, day) for m in library.search(f)])
+    return jsonify([measure_json(m, day) for m in library.search(library.LibraryFilter.from_args(request.args))])
 
 
 @bp.get("/measures/<measure_id>")
 @access("public")
 def measure(measure_id: str):
     """One measure."""
-    m = catalog().measures.get(measure_id)
-    if m is None:
-        abort(404)
-    return jsonify(measure_json(m, today()))
+    return jsonify(measure_json(measure_or_404(measure_id), today()))
 
 
 @bp.get("/units")

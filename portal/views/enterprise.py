@@ -21,7 +21,7 @@ from portal.services import submissions as submission_service
 from portal.statuses import SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
-from portal.views.params import whole_number
+from portal.views.params import measure_or_404, since_or_400, whole_number
 
 bp = Blueprint("enterprise", __name__)
 
@@ -254,9 +254,7 @@ def autosave(name: str):
 @access("enterprise")
 def sync():
     """Answers changed on another device after feed cursor `since` (htmx polling), as out-of-band swaps."""
-    since = whole_number(request.args.get("since"))
-    if since is None:
-        abort(400)
+    since = since_or_400()
     try:
         page = changes.read(db.session, changes.viewer_of(current_user), since, changes.MAX_LIMIT, ("answer",))
     except changes.CursorExpired:
@@ -331,9 +329,7 @@ def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
 @access("enterprise")
 def application_pdf(measure_id: str):
     """Pre-filled application form for one measure (print, sign, seal)."""
-    measure = catalog().measures.get(measure_id)
-    if measure is None or not measure.is_enterprise_facing:
-        abort(404)
+    measure_or_404(measure_id, enterprise_facing=True)
     return _send_pdf(measure_id)
 
 

@@ -30,7 +30,7 @@ from portal.services.submissions import SubmissionError
 from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access
-from portal.views.params import whole_number
+from portal.views.params import since_or_400, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -336,9 +336,7 @@ def _badge_helpers() -> dict[str, Any]:
 @access("login")
 def notifications_badge():
     """The header's notifications link, when the user's notifications changed since cursor `since` (htmx poll)."""
-    since = whole_number(request.args.get("since"))
-    if since is None:
-        abort(400)
+    since = since_or_400()
     cursor = _notifications_cursor()
     if cursor == since:
         response = Response("", 204)
