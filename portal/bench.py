@@ -19,6 +19,7 @@ from sqlalchemy import text
 from portal.bench_profiles import BENCH_DAY, random_profile
 from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile
+from portal.statuses import MatchStatus
 
 
 def bench_match(count: int, seed: int = 7) -> dict[str, float]:
@@ -53,7 +54,8 @@ def bench_rematch(count: int, seed: int = 11) -> dict[str, float]:
             result = conn.execution_options(stream_results=True, yield_per=5000).execute(
                 text("SELECT profile_json FROM profiles"))
             for (raw,) in result:
-                eligible += sum(r.status == "eligible" for r in match_profile(json.loads(raw), BENCH_DAY, cat))
+                results = match_profile(json.loads(raw), BENCH_DAY, cat)
+                eligible += sum(r.status == MatchStatus.ELIGIBLE for r in results)
         elapsed = time.perf_counter() - start
         engine.dispose()
     return {"profiles": count, "seconds": elapsed, "per_second": count / elapsed, "eligible_results": eligible}

@@ -7,6 +7,8 @@ import datetime as dt
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from portal.statuses import Visibility
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -164,7 +166,7 @@ class SubmissionEvent(SQLModel, table=True):
     from_status: str = Field(default="", max_length=24)
     to_status: str = Field(max_length=24)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    visibility: str = Field(default="enterprise", max_length=16)  # enterprise | internal
+    visibility: str = Field(default=Visibility.ENTERPRISE, max_length=16)
     # What a resubmission replaced (answers, judgement, document), so the reviewer sees what changed.
     data_json: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 

@@ -243,7 +243,7 @@ def test_a_500_does_not_claim_the_input_was_saved(app: Flask, client: FlaskClien
     api = client.post("/api/v1/match", json={"profile": {}})
     assert api.status_code == 500 and "已保存" not in api.get_json()["detail"]
     assert "可能未保存" in api.get_json()["detail"]
-    monkeypatch.setattr("portal.views.public.catalog", broken)
+    monkeypatch.setattr("portal.views.params.catalog", broken)  # /measures/<id> looks the measure up there
     page = client.get("/measures/d003-01")
     assert page.status_code == 500
     assert "已保存" not in page.get_data(as_text=True) and "可能未保存" in page.get_data(as_text=True)

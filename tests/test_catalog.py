@@ -236,7 +236,7 @@ def test_rules_the_audit_asked_for_are_enforced_on_load(tmp_path: Path, file: st
 
 def test_every_split_lead_is_routed_by_sector() -> None:
     """"分别牵头/分别负责": a firm goes to the unit for its own sector, never just the first one listed."""
-    from portal.services.submissions import routing_options
+    from portal.services.routing import routing_options
 
     cat = catalog()
     split = [m for m in cat.enterprise_measures() if len(m.lead_units) > 1

@@ -17,7 +17,7 @@ from portal.clock import local_date
 from portal.extensions import db
 from portal.models import Attachment, AuditLog, Notification, Submission
 from portal.services import references
-from portal.services.submissions import receipt_lines, receipt_text
+from portal.services.routing import receipt_lines, receipt_text
 from portal.services.timelimits import NEAR_DAYS, add_months, time_limit
 from tests.test_review import act
 from tests.test_submissions import (

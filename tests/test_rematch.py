@@ -19,7 +19,7 @@ from portal.policy.catalog import DATA_DIR, catalog, load_catalog
 from portal.policy.records import Catalog
 from portal.services import rematch as rematch_module
 from portal.services.rematch import RematchReport, describe_changes, run_rematch
-from portal.services.submissions import measure_snapshot
+from portal.services.snapshots import measure_snapshot
 from tests.conftest import Browser, make_user
 
 TODAY = dt.date(2026, 6, 1)

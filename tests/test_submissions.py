@@ -18,10 +18,13 @@ from flask import Flask
 from sqlmodel import col, select
 
 from portal.extensions import db
-from portal.models import Attachment, AuditLog, IssuedDocument, Submission, SubmissionEvent
+from portal.models import Attachment, AuditLog, IssuedDocument, Notification, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.services import answers as answer_service
+from portal.services import attachments
 from portal.services import submissions as service
+from portal.services.routing import routing_options
+from portal.services.snapshots import measure_fingerprint
 from tests.conftest import Browser, make_user
 
 # A Class II innovative device maker in the 中韩示范区: eligible for 000（三）(90-day time limit),
@@ -140,7 +143,7 @@ def test_submit_freezes_answers_measure_and_pdf(app: Flask, fake_pdf: list[str])
     assert sub.status == "submitted" and sub.routed_unit_id == UNIT and sub.enterprise_id == user["enterprise_id"]
     assert json.loads(sub.answers_json)["device_classes"] == ["class2"]
     measure = catalog().measures[MEASURE]
-    assert sub.measure_fingerprint == service.measure_fingerprint(measure)
+    assert sub.measure_fingerprint == measure_fingerprint(measure)
     snap = json.loads(sub.measure_snapshot_json)
     assert snap["text"] == measure.text and snap["time_limit_months"] == 3 and snap["conditions"]
     assert sub.document_id is not None and fake_pdf == [MEASURE]
@@ -411,6 +414,37 @@ def test_uploads_only_before_review_or_when_returned(app: Flask) -> None:
     assert empty.status_code in (409, 422)
 
 
+def test_a_failed_upload_undoes_only_its_own_writes(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """add_attachments writes under a SAVEPOINT: a refusal after the first file undoes that file's row and file,
+    while what the request wrote before stays and can still be committed."""
+    user, browser = enterprise(app)
+    sid = submission_id(submit(browser))
+    real_store, stored = attachments.store, []
+
+    def store_then_refuse(*args: Any, **kwargs: Any) -> Attachment:
+        if stored:
+            raise attachments.UploadError("第二个文件写入失败。")
+        att = real_store(*args, **kwargs)
+        stored.append(att.stored_name)
+        return att
+
+    monkeypatch.setattr(attachments, "store", store_then_refuse)
+    uploads = [attachments.check_upload(io.BytesIO(PDF), "一.pdf"), attachments.check_upload(io.BytesIO(PNG), "二.png")]
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    with app.test_request_context(method="POST"):  # a writing request, as the upload view runs it
+        session = db.session
+        session.add(Notification(user_id=user["id"], message="同一请求中更早的写入"))
+        session.flush()
+        with pytest.raises(attachments.UploadError):
+            service.add_attachments(session, session.get(Submission, sid), session.get(User, user["id"]), uploads,
+                                    upload_dir, 10)
+        session.commit()  # no rollback needed: the caller's transaction is still usable
+    with app.app_context():
+        assert db.session.exec(select(Attachment).where(Attachment.submission_id == sid)).all() == []
+        assert db.session.exec(select(Notification).where(Notification.message == "同一请求中更早的写入")).one()
+    assert stored and not (upload_dir / stored[0]).exists()
+
+
 def test_resubmit_only_when_returned_and_with_a_note(app: Flask) -> None:
     _, browser = enterprise(app)
     sid = submission_id(submit(browser))
@@ -461,13 +495,13 @@ def test_other_enterprise_gets_404_everywhere(app: Flask) -> None:
 def test_routing_offers_the_lead_unit_for_the_firms_sector_and_printed_service_points(app: Flask) -> None:
     cat = catalog()
     # 000（二） prints the 网办专区 and the 中韩示范服务站 beside its lead unit.
-    assert [u.id for u in service.routing_options(cat.measures["d000-02"], ["medical_device"])] == [
+    assert [u.id for u in routing_options(cat.measures["d000-02"], ["medical_device"])] == [
         "jlmpa-admin-approval", "sp-online-zone", "sp-zhonghan-station"]
     # 001（一） "药品注册管理处、医疗器械注册处、化妆品处分别牵头": each firm goes to its own sector's unit.
     first = cat.measures["d001-01"]
-    assert [u.id for u in service.routing_options(first, ["cosmetics"])] == ["jlmpa-cosmetics"]
-    assert [u.id for u in service.routing_options(first, ["medical_device"])] == ["jlmpa-device-registration"]
-    assert [u.id for u in service.routing_options(first, ["chemical_drug"])] == ["jlmpa-drug-registration"]
+    assert [u.id for u in routing_options(first, ["cosmetics"])] == ["jlmpa-cosmetics"]
+    assert [u.id for u in routing_options(first, ["medical_device"])] == ["jlmpa-device-registration"]
+    assert [u.id for u in routing_options(first, ["chemical_drug"])] == ["jlmpa-drug-registration"]
 
 
 def test_near_misses_have_no_submit_button(app: Flask) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from portal.pdf.render import build_html, render_request, template_base_url
-from portal.pdf.request import application_request, report_request
+from portal.pdf.request import REPORT_STATUSES, application_request, report_request
 from portal.pdf.worker import get_pool
 from portal.policy.matching import grouped, match_profile
 
@@ -96,7 +96,7 @@ def run_pdf_bench(rounds: int = 20) -> dict[str, Any]:
     rep_request = report_request(REPORT_PROFILE, BENCH_DAY)
     groups = grouped(match_profile(rep_request.profile, BENCH_DAY))
     report = _compare(rep_request, max(3, rounds // 2))
-    report.update(matches=sum(len(groups[s]) for s in ("eligible", "near_miss", "needs_info")),
+    report.update(matches=sum(len(groups[s]) for s in REPORT_STATUSES),
                   target_s=REPORT_TARGET_S)
     return {"rounds": rounds, "workers": pool.size, "worker_start_s": round(start_s, 2),
             "application": application, "report": report}

@@ -20,13 +20,14 @@ from portal.policy.matching import MatchResult, evaluate, grouped, match_profile
 from portal.policy.records import AMOUNT_UNITS, BENEFIT_KINDS, Catalog, Measure
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME, IDENTITY_FIELDS, Field
 from portal.profile.validate import DATES_FIELD
+from portal.statuses import MatchStatus
 
 MISSING = "（未填写）"
 NO_CONTACT = "联系方式待管理员补充"
 MATERIALS_NOTE = "以下为条文列明的材料，具体以责任单位要求为准。"
 VERIFY_NOTE = "扫描二维码或访问核验网址，可在门户核验页面查看本文件的生成时间、企业名称、所涉措施及 SHA-256 校验值。"
-GROUP_TITLES = {"eligible": "符合条件的措施", "near_miss": "只差一项、可以争取的措施",
-                "needs_info": "还需补充信息的措施"}
+GROUP_TITLES = {MatchStatus.ELIGIBLE: "符合条件的措施", MatchStatus.NEAR_MISS: "只差一项、可以争取的措施",
+                MatchStatus.NEEDS_INFO: "还需补充信息的措施"}
 
 
 # -- display rows ----------------------------------------------------------------------------
@@ -201,11 +202,11 @@ class ReportItem:
 def _next_steps(r: MatchResult, profile: Mapping[str, Any]) -> list[str]:
     m = r.measure
     steps = []
-    if r.status == "eligible":
+    if r.status == MatchStatus.ELIGIBLE:
         if m.materials:
             steps.append(f"对照申报材料清单准备材料（共 {len(m.materials)} 项，以责任单位要求为准）。")
         steps.append(f"在门户生成本措施的申请表（措施编号 {m.id}），由法定代表人签字、企业盖章后向责任单位提交。")
-    elif r.status == "near_miss":
+    elif r.status == MatchStatus.NEAR_MISS:
         # The reason already names the missing condition and its hint.
         steps.append("条件具备后在门户更新回答，平台将重新判断。")
     else:

@@ -22,6 +22,7 @@ from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile
 from portal.policy.records import Catalog, Measure, Unit
 from portal.profile.fields import FIELDS_BY_NAME
+from portal.statuses import MatchStatus
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 #: Part of the input hash: bump when templates change what a PDF says, so old codes stay truthful.
@@ -32,7 +33,7 @@ MAX_INPUT_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 2000
 MAX_ITEMS = 200
 #: The match statuses a report lists, in the order it lists them.
-REPORT_STATUSES = ("eligible", "near_miss", "needs_info")
+REPORT_STATUSES = (MatchStatus.ELIGIBLE, MatchStatus.NEAR_MISS, MatchStatus.NEEDS_INFO)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CODE_RE = re.compile(r"^[0-9A-Z]{4,16}$")
 _BASE_URL_RE = re.compile(r"^https?://[^\s\"'<>\\]{1,200}$")

@@ -32,6 +32,7 @@ from portal.policy.records import (
 )
 from portal.policy.sources import squash
 from portal.profile.fields import FIELDS_BY_NAME, HEALTH_SECTORS
+from portal.statuses import MatchStatus
 
 DATA_DIR = Path(__file__).parent / "data"
 Named = Mapping[str, Condition]  # the named conditions of conditions.yaml
@@ -310,7 +311,7 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                                f"service point {sp!r} is not named in the clause; attach it only where printed")
             cases = []
             for c in raw.get("cases") or []:
-                if c.get("expect") not in ("eligible", "needs_info", "near_miss", "not_eligible", "expired"):
+                if c.get("expect") not in MatchStatus.labels():
                     raise _err(path, c.get("__line__", line), f"case expect {c.get('expect')!r} is not a status")
                 cases.append(Case(name=str(c.get("name", "")), profile=_strip_lines(c.get("profile") or {}),
                                   expect=c["expect"]))

@@ -17,6 +17,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
 from portal import clock
+from portal.errors import UserError
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
 # The patterns are written for both Python `re` and ECMA-262 (JSON Schema): ASCII classes, explicit spaces.
@@ -42,7 +43,7 @@ _NUMBER_TEXT = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{
 _MAX_NUMBER_TEXT = 40  # digits beyond this are no amount in 万元; refused before any conversion
 
 
-class AnswerError(ValueError):
+class AnswerError(UserError):
     """A value that cannot be stored; the message is shown beside the field."""
 
 

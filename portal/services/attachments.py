@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from sqlmodel import Session, col, func, select
 
+from portal.errors import UserError
 from portal.models import Attachment, Submission, utcnow
 
 #: What the portal accepts: magic bytes -> (content type, file extensions that may carry it).
@@ -30,7 +31,7 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f\"\\/:*?<>|;]+")
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|jpg|png)$")
 
 
-class UploadError(ValueError):
+class UploadError(UserError):
     """A file that cannot be accepted; the message is shown to the user."""
 
 

@@ -23,6 +23,7 @@ from portal.policy.catalog import catalog
 from portal.policy.matching import evaluate
 from portal.policy.records import Catalog, Measure
 from portal.services import notifications
+from portal.statuses import MatchStatus
 
 MEASURE_LINK = "/measures/{id}"  # kept in step with portal/views/public.py
 LEADS = (30, 7)  # days before the end: the first reminder, then the last one
@@ -113,7 +114,7 @@ def send_validity_reminders(session: Session, today: dt.date, *, cat: Catalog | 
         for eid, raw in rows:
             profile = json.loads(raw or "{}")
             wanted += [(eid, m, days, lead) for m, days, lead in due
-                       if evaluate(m, profile, today).status == "eligible"]
+                       if evaluate(m, profile, today).status == MatchStatus.ELIGIBLE]
         if wanted:
             _send(session, wanted, summary)
         session.commit()  # the notices' e-mails go out after this commit, never for a rolled-back row

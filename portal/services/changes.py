@@ -40,6 +40,7 @@ from portal.models import (
     SubmissionEvent,
     utcnow,
 )
+from portal.statuses import Visibility
 
 RETENTION_DAYS = 90
 MAX_LIMIT = 1000
@@ -245,7 +246,7 @@ def _rows_for(session: Session, kind: str, op: str, obj: Any) -> list[Change]:
     if sub is None:
         return []
     if kind == "event":
-        audience = BOTH if columns["visibility"] == "enterprise" else UNIT
+        audience = BOTH if columns["visibility"] == Visibility.ENTERPRISE else UNIT
         payload = {"id": columns["id"], "submission_id": columns["submission_id"]} if op == "delete" \
             else event_payload(columns)
         return [_change("event", str(columns["id"]), op, audience, payload,
@@ -260,7 +261,7 @@ def _history_for_unit(session: Session, sub: Submission) -> list[Change]:
     """A forwarded application's events and attachments, re-published to the unit that now holds it."""
     rows: list[Change] = []
     for ev in session.exec(select(SubmissionEvent).where(SubmissionEvent.submission_id == sub.id)):
-        rows.append(_change("event", str(ev.id), "upsert", BOTH if ev.visibility == "enterprise" else UNIT,
+        rows.append(_change("event", str(ev.id), "upsert", BOTH if ev.visibility == Visibility.ENTERPRISE else UNIT,
                             event_payload(_columns(ev)), enterprise_id=sub.enterprise_id,
                             unit_id=sub.routed_unit_id))
     for att in session.exec(select(Attachment).where(Attachment.submission_id == sub.id)):

@@ -17,7 +17,7 @@ from portal.formatting import answer_text
 from portal.models import User
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.services.review_queue import QueueRow
-from portal.services.submissions import unit_name
+from portal.services.routing import unit_name
 
 #: (heading, column width in Excel)
 COLUMNS = (("受理编号", 18), ("企业名称", 30), ("统一社会信用代码", 22), ("联系人", 12), ("联系人邮箱", 26),

@@ -20,6 +20,7 @@ import secrets
 
 from sqlmodel import Session, col, delete, select, update
 
+from portal.errors import UserError
 from portal.models import HandoffCode, User, utcnow
 from portal.services import audit
 
@@ -34,7 +35,7 @@ KEEP = dt.timedelta(days=1)
 INVALID = "代码无效：可能输入有误、已超过 5 分钟有效期或已被使用。请在另一台设备上重新获取代码后再试。"
 
 
-class HandoffError(ValueError):
+class HandoffError(UserError):
     """A code that cannot be used (message shown as is)."""
 
 

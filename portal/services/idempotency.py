@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from portal.errors import UserError
 from portal.models import IdempotencyRecord, utcnow
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -33,12 +34,8 @@ class Outcome:
     replayed: bool = False
 
 
-class KeyProblem(Exception):
+class KeyProblem(UserError):
     """The key is missing, malformed, reused with another body, or its first request is still running."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def request_hash(method: str, path: str, body: Any) -> str:

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -44,6 +45,11 @@ class LibraryFilter:
     location: str = ""
     audience: str = ""
     q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> LibraryFilter:
+        """The filter a query string asks for, each value trimmed and cut to 100 characters."""
+        return cls(**{f.name: (args.get(f.name) or "").strip()[:100] for f in fields(cls)})
 
     def active_count(self) -> int:
         """How many filters of the collapsible panel differ from the default (the search box is not one)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from portal.profile.schema import profile_json_schema
 from portal.services.review_actions import REVIEW_ACTIONS
-from portal.services.submissions import VISIBILITY_ZH
+from portal.statuses import Visibility
 
 JSON = "application/json"
 
@@ -136,7 +136,7 @@ def openapi_document(today: dt.date | None = None) -> dict[str, Any]:
                     "action": {"type": "string", "enum": list(REVIEW_ACTIONS)},
                     "comment": {"type": "string", "description": "Required for " + ", ".join(
                         a.code for a in REVIEW_ACTIONS.values() if a.needs_comment)},
-                    "visibility": {"type": "string", "enum": list(VISIBILITY_ZH),
+                    "visibility": {"type": "string", "enum": [v.value for v in Visibility],
                                    "description": "Default enterprise; required for comment"},
                     "to_unit": {"type": "string"}}}}}},
                 "responses": {"200": _json("The application after the action"),

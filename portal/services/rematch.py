@@ -38,10 +38,11 @@ from portal.models import (
     utcnow,
 )
 from portal.policy.catalog import catalog
-from portal.policy.matching import STATUS_ZH, match_profile
+from portal.policy.matching import ELIGIBLE, EXPIRED, NOT_ELIGIBLE, match_profile
 from portal.policy.records import Catalog
 from portal.services import notifications
-from portal.services.submissions import canonical_json, measure_fingerprint, measure_snapshot
+from portal.services.snapshots import canonical_json, measure_fingerprint, measure_snapshot
+from portal.statuses import MatchStatus, SubmissionStatus
 
 RESULTS_LINK = "/results"  # kept in step with portal/views/enterprise.py
 DEFAULT_BATCH = 2000
@@ -49,7 +50,7 @@ REMOVED = "removed"  # to_status of a measure that left the knowledge base
 FIRST_SUMMARY = "首次记录"
 REMOVED_SUMMARY = "已移出知识库"
 RESTORED_SUMMARY = "重新列入知识库"
-# Snapshot keys (services.submissions.measure_snapshot) in the words of the library page, in display order.
+# Snapshot keys (services.snapshots.measure_snapshot) in the words of the library page, in display order.
 PART_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("标题", ("title",)),
     ("条款原文", ("text",)),
@@ -179,7 +180,7 @@ def _titles(ids: Iterable[str], statuses: dict[str, str] | None, titles: Callabl
     shown = []
     for mid in ids[:MAX_TITLES]:
         status = statuses.get(mid, REMOVED) if statuses is not None else ""
-        why = "已移出政策库" if status == REMOVED else STATUS_ZH.get(status, "")
+        why = "已移出政策库" if status == REMOVED else MatchStatus.label(status)
         shown.append(f"“{titles(mid)}”" + (f"（{why}）" if why else ""))
     more = f"等 {len(ids)} 项" if len(ids) > MAX_TITLES else ""
     return "、".join(shown) + more
@@ -201,7 +202,7 @@ def _compare(batch: _Batch, row: Any, cat: Catalog, today: dt.date, cat_fp: str,
     """Match one stored profile and note what changed against its baseline."""
     eid, raw, revision, old_json, old_revision, old_fp = row
     results = match_profile(json.loads(raw or "{}"), today, cat)
-    eligible = sorted(r.measure.id for r in results if r.status == "eligible")
+    eligible = sorted(r.measure.id for r in results if r.status == ELIGIBLE)
     new_json = json.dumps(eligible, separators=(",", ":"))
     state = {"enterprise_id": eid, "eligible_json": new_json, "answers_revision": revision,
              "catalog_fingerprint": cat_fp, "updated_at": now}
@@ -218,16 +219,16 @@ def _compare(batch: _Batch, row: Any, cat: Catalog, today: dt.date, cat_fp: str,
         return
     statuses = {r.measure.id: r.status for r in results}
     for mid in left:  # no longer matched at all: gone from the catalog, or no longer for enterprises
-        statuses.setdefault(mid, "not_eligible" if mid in cat.measures else REMOVED)
+        statuses.setdefault(mid, NOT_ELIGIBLE if mid in cat.measures else REMOVED)
     for mid in entered:
         batch.changes.append({"run_id": run_id, "enterprise_id": eid, "measure_id": mid, "from_status": "",
-                              "to_status": "eligible", "at": now})
+                              "to_status": ELIGIBLE, "at": now})
     for mid in left:
-        batch.changes.append({"run_id": run_id, "enterprise_id": eid, "measure_id": mid, "from_status": "eligible",
+        batch.changes.append({"run_id": run_id, "enterprise_id": eid, "measure_id": mid, "from_status": ELIGIBLE,
                               "to_status": statuses[mid], "at": now})
     # A measure that simply reached its end date is recorded but not announced again: the 30- and
     # 7-day validity reminders (services/calendar.py) already told the firms eligible for it.
-    told = [mid for mid in left if statuses[mid] != "expired"]
+    told = [mid for mid in left if statuses[mid] != EXPIRED]
     if entered or told:
         batch.notices[eid] = notice_text(entered, told, statuses, titles)
 
@@ -372,7 +373,7 @@ def measure_usage(session: Session, cat: Catalog | None = None) -> UsageReport:
     for (raw,) in session.execute(query):
         eligible.update(json.loads(raw))
         baselines += 1
-    approved = func.sum(case((col(Submission.status) == "approved", 1), else_=0))
+    approved = func.sum(case((col(Submission.status) == SubmissionStatus.APPROVED, 1), else_=0))
     submitted = {mid: (int(n), int(ok or 0)) for mid, n, ok in session.execute(
         select(Submission.measure_id, func.count(), approved).group_by(col(Submission.measure_id)))}
     rows = [MeasureUsage(m.id, m.title, *submitted.get(m.id, (0, 0)), eligible[m.id])

@@ -15,24 +15,20 @@ from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.records import Unit
 from portal.services import audit, notifications
+from portal.services.routing import stated_time_limit
+from portal.services.snapshots import enterprise_name, reference_of, title_of
 from portal.services.submissions import (
     ENTERPRISE_LINK,
-    FINAL_STATUSES,
     REVIEW_LINK,
-    STATUS_ZH,
-    VISIBILITY_ZH,
     SubmissionError,
     clean_comment,
-    enterprise_name,
     locked,
     now,
-    reference_of,
-    stated_time_limit,
-    title_of,
 )
+from portal.statuses import FINAL_STATUSES, UNOPENED, SubmissionStatus, Visibility
 
-#: Statuses nobody has opened yet: a reviewer opening the application starts its review.
-UNOPENED = frozenset({"submitted", "resubmitted", "forwarded"})
+#: Opened and not yet decided.
+REVIEWING = frozenset({SubmissionStatus.IN_REVIEW})
 
 
 @dataclass(frozen=True)
@@ -47,15 +43,15 @@ class Action:
 
 
 REVIEW_ACTIONS: dict[str, Action] = {a.code: a for a in (
-    Action("start_review", "开始审核", UNOPENED, "in_review"),
+    Action("start_review", "开始审核", UNOPENED, SubmissionStatus.IN_REVIEW),
     # 000（三）: the clock runs "相关资料齐全且符合要求的" — from this decision, not from submission.
-    Action("materials_complete", "材料齐全（开始计算办理时限）", frozenset({"in_review"}), None, key="m"),
-    Action("return", "需补正（退回补充材料）", frozenset({"in_review"}), "returned", needs_comment=True, key="r"),
-    Action("approve", "审核通过", frozenset({"in_review"}), "approved", key="a"),
-    Action("reject", "不予通过", frozenset({"in_review"}), "rejected", needs_comment=True, key="x"),
+    Action("materials_complete", "材料齐全（开始计算办理时限）", REVIEWING, None, key="m"),
+    Action("return", "需补正（退回补充材料）", REVIEWING, SubmissionStatus.RETURNED, needs_comment=True, key="r"),
+    Action("approve", "审核通过", REVIEWING, SubmissionStatus.APPROVED, key="a"),
+    Action("reject", "不予通过", REVIEWING, SubmissionStatus.REJECTED, needs_comment=True, key="x"),
     # A misrouted application can be passed on before anyone starts reviewing it.
-    Action("forward", "转交其他单位", UNOPENED | {"in_review"}, "forwarded"),
-    Action("comment", "仅添加意见（不改变状态）", frozenset(STATUS_ZH), None, needs_comment=True, key="c"),
+    Action("forward", "转交其他单位", UNOPENED | REVIEWING, SubmissionStatus.FORWARDED),
+    Action("comment", "仅添加意见（不改变状态）", frozenset(SubmissionStatus), None, needs_comment=True, key="c"),
 )}
 #: The enterprise must be able to read why it was sent back or refused.
 ENTERPRISE_MUST_READ = frozenset({"return", "reject"})
@@ -75,10 +71,10 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
         raise SubmissionError("请选择要执行的操作。", 422)
     text = clean_comment(comment, required=action.needs_comment)
     if not visibility and action.code != "comment":
-        visibility = "enterprise"  # a decision is the enterprise's to read unless marked internal
-    if visibility not in VISIBILITY_ZH:
+        visibility = Visibility.ENTERPRISE  # a decision is the enterprise's to read unless marked internal
+    if visibility not in Visibility.labels():
         raise SubmissionError("请选择意见是否对企业可见。", 422)
-    if action.code in ENTERPRISE_MUST_READ and visibility != "enterprise":
+    if action.code in ENTERPRISE_MUST_READ and visibility != Visibility.ENTERPRISE:
         raise SubmissionError(f"{action.zh}时，意见须对企业可见，否则企业不知道原因和要补充什么。", 422)
     target: Unit | None = None
     sub = locked(session, sub.id)
@@ -89,13 +85,13 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
         if target.id == sub.routed_unit_id:
             raise SubmissionError("不能转交给本单位。", 422)
     if expected_version is not None and expected_version != sub.version:
-        raise SubmissionError(f"该申请已被他人更新（当前状态“{STATUS_ZH.get(sub.status, sub.status)}”，"
+        raise SubmissionError(f"该申请已被他人更新（当前状态“{SubmissionStatus.label(sub.status)}”，"
                               f"版本 {sub.version}），未执行本次操作。请同步后再决定。", 412, sub.id)
     if expected_status and expected_status != sub.status:
-        raise SubmissionError(f"该申请的状态刚被更新为“{STATUS_ZH.get(sub.status, sub.status)}”，"
+        raise SubmissionError(f"该申请的状态刚被更新为“{SubmissionStatus.label(sub.status)}”，"
                               "请查看最新情况后再操作。", 409)
     if sub.status not in action.from_statuses:
-        raise SubmissionError(f"申请当前状态为“{STATUS_ZH.get(sub.status, sub.status)}”，不能执行“{action.zh}”。", 409)
+        raise SubmissionError(f"申请当前状态为“{SubmissionStatus.label(sub.status)}”，不能执行“{action.zh}”。", 409)
     if action.code == "materials_complete" and sub.materials_complete_at is not None:
         raise SubmissionError("已确认材料齐全，办理时限正在计算。", 409)
 
@@ -131,7 +127,7 @@ def open_for_review(session: Session, sub: Submission, reviewer: User) -> Submis
     if sub.status not in UNOPENED:
         return sub
     try:
-        return review(session, sub, reviewer, "start_review", None, "enterprise", expected_status=sub.status)
+        return review(session, sub, reviewer, "start_review", None, Visibility.ENTERPRISE, expected_status=sub.status)
     except SubmissionError:
         session.rollback()  # someone else opened it a moment earlier: show it as it is now
         assert sub.id is not None
@@ -152,12 +148,13 @@ def _notify_after_review(session: Session, sub: Submission, action: Action, visi
         notifications.notify(session, staff, f"您的申请 {ref}“{title}”经受理单位确认材料齐全"
                              + (f"，办理时限（{stated}）自今日起计算。" if stated else "。"), link)
     elif action.to_status is None:
-        if visibility == "enterprise":
+        if visibility == Visibility.ENTERPRISE:
             notifications.notify(session, staff, f"审核人员对您的申请 {ref}“{title}”留下了意见。", link)
     elif action.code == "return":
         notifications.notify(session, staff, f"您的申请 {ref}“{title}”需补正：请查看审核意见，补充后重新提交。", link)
     else:
-        notifications.notify(session, staff, f"您的申请 {ref}“{title}”状态更新为：{STATUS_ZH[sub.status]}。", link)
+        notifications.notify(session, staff, f"您的申请 {ref}“{title}”状态更新为：{SubmissionStatus(sub.status).zh}。",
+                             link)
     if target is not None:
         notifications.notify(session, notifications.reviewers_of(session, target.id),
                              f"转交来的申请 {ref}：{enterprise_name(session, sub)}“{title}”。",

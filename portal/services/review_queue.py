@@ -16,14 +16,14 @@ from portal.clock import BEIJING, local_date
 from portal.models import Enterprise, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS_BY_NAME
-from portal.services.review_actions import UNOPENED
-from portal.services.submissions import FINAL_STATUSES, STATUS_ORDER, STATUS_ZH, answers_of, snapshot_of, title_of
+from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.timelimits import TimeLimit, time_limit
+from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, SubmissionStatus
 
 SORTS = {"newest": "最新提交", "oldest": "最早提交", "measure": "按措施", "status": "按状态", "due": "按剩余时限"}
 DUE = {"due": "临近或已超时限", "overdue": "已超时限"}
 AGE_MAX = 3650
-WAITING = UNOPENED | {"in_review"}  # what "下一份" may open
+WAITING = UNOPENED | {SubmissionStatus.IN_REVIEW}  # what "下一份" may open
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def parse_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str]
             return ""
         return value
 
-    status = pick("status", STATUS_ZH, "状态筛选无效。")
+    status = pick("status", SubmissionStatus.labels(), "状态筛选无效。")
     measure = pick("measure", catalog().measures, "措施筛选无效。")
     sector = pick("sector", FIELDS_BY_NAME["sectors"].option_codes(), "行业筛选无效。")
     location = pick("location", FIELDS_BY_NAME["location"].option_codes(), "所在地筛选无效。")
@@ -82,7 +82,7 @@ class QueueRow:
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH.get(self.submission.status, self.submission.status)
+        return SubmissionStatus.label(self.submission.status)
 
     @property
     def reference(self) -> str:
@@ -220,7 +220,7 @@ def dashboard(session: Session, unit_id: str | None, today: dt.date) -> Dashboar
                      key=lambda r: r.limit.remaining if r.limit and r.limit.remaining is not None else 0)
     return Dashboard(
         total=len(rows),
-        by_status=[(code, STATUS_ZH[code], statuses.get(code, 0)) for code in STATUS_ORDER],
+        by_status=[(code, code.zh, statuses.get(code, 0)) for code in STATUS_ORDER],
         by_measure=measures, decided=len(handling),
         median_handling_days=statistics.median(handling) if handling else None,
         overdue=[r for r in running if r.limit and r.limit.overdue],

@@ -9,7 +9,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from portal.models import Attachment, Submission, SubmissionEvent, User
-from portal.services.submissions import STATUS_ZH, answers_of, judgement_of, unit_name
+from portal.services.routing import unit_name
+from portal.services.snapshots import answers_of, judgement_of
+from portal.statuses import SubmissionStatus, Visibility
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class EventView:
 
     @property
     def status_zh(self) -> str:
-        return STATUS_ZH.get(self.event.to_status, self.event.to_status)
+        return SubmissionStatus.label(self.event.to_status)
 
 
 def _events(session: Session, sub: Submission) -> list[SubmissionEvent]:
@@ -40,7 +42,7 @@ def history(session: Session, sub: Submission, internal: bool) -> list[EventView
     out = []
     for e in rows:
         user = users.get(e.actor_id)
-        hidden = e.visibility == "internal" and not internal
+        hidden = e.visibility == Visibility.INTERNAL and not internal
         if hidden and e.from_status == e.to_status:
             continue  # an internal note that changed nothing: the enterprise sees no trace of it
         if user is None:
@@ -55,8 +57,8 @@ def history(session: Session, sub: Submission, internal: bool) -> list[EventView
 
 def last_return_comment(session: Session, sub: Submission) -> SubmissionEvent | None:
     query = (select(SubmissionEvent).where(SubmissionEvent.submission_id == sub.id,
-                                           SubmissionEvent.to_status == "returned",
-                                           SubmissionEvent.visibility == "enterprise")
+                                           SubmissionEvent.to_status == SubmissionStatus.RETURNED,
+                                           SubmissionEvent.visibility == Visibility.ENTERPRISE)
              .order_by(col(SubmissionEvent.id).desc()))
     return session.exec(query).first()
 
@@ -88,7 +90,7 @@ class Resubmission:
 def last_resubmission(session: Session, sub: Submission) -> Resubmission | None:
     """Compare the application as resubmitted last with the round the reviewer returned."""
     events = _events(session, sub)
-    resubmits = [e for e in events if e.to_status == "resubmitted" and e.data_json]
+    resubmits = [e for e in events if e.to_status == SubmissionStatus.RESUBMITTED and e.data_json]
     if not resubmits:
         return None
     event = resubmits[-1]
@@ -96,7 +98,8 @@ def last_resubmission(session: Session, sub: Submission) -> Resubmission | None:
     before, after = data.get("answers_before") or {}, answers_of(sub)
     changes = [AnswerChange(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))
                if before.get(name) != after.get(name)]
-    returned_at = max((e.at for e in events if e.to_status == "returned" and e.at <= event.at), default=None)
+    returned_at = max((e.at for e in events if e.to_status == SubmissionStatus.RETURNED and e.at <= event.at),
+                      default=None)
     files = session.exec(select(Attachment).where(Attachment.submission_id == sub.id)
                          .order_by(col(Attachment.uploaded_at), col(Attachment.id))).all()
     added = [f for f in files if returned_at is not None and f.uploaded_at >= returned_at]

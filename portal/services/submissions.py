@@ -1,17 +1,15 @@
 """Applications and their review workflow: the data-access layer the submission and review views call.
 
 A submission freezes what was applied for: the answers (profile snapshot), the measure as it read
-that day (canonical data and its SHA-256) and the generated application PDF. Status changes happen
+that day (canonical data and its SHA-256; see snapshots.py) and the generated application PDF. Status changes happen
 only here, each with a comment, a history event, an audit row and notifications in the same
 transaction. Anything refused raises SubmissionError with a Chinese message and an HTTP status.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -23,44 +21,40 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from portal import clock
+from portal.errors import UserError
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
-from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
 from portal.policy.matching import MatchResult, evaluate
 from portal.policy.records import Measure, Unit
 from portal.services import attachments, audit, frozen_pdfs, notifications, references
 from portal.services.answers import profile_of
+from portal.services.routing import receipt_text, routing_options
+from portal.services.snapshots import (
+    answers_of,
+    canonical_json,
+    enterprise_name,
+    judgement,
+    judgement_of,
+    measure_snapshot,
+    reference_of,
+    title_of,
+)
+from portal.statuses import FINAL_STATUSES, UPLOAD_STATUSES, MatchStatus, SubmissionStatus, Visibility
 
 log = logging.getLogger(__name__)
 
-STATUS_ZH = {
-    "submitted": "已提交",
-    "in_review": "审核中",
-    "returned": "退回补充材料",
-    "resubmitted": "已重新提交",
-    "approved": "已通过",
-    "rejected": "未通过",
-    "forwarded": "已转交其他单位",
-}
-#: Queue order for "sort by status": what needs a reviewer first.
-STATUS_ORDER = ("submitted", "resubmitted", "forwarded", "in_review", "returned", "approved", "rejected")
-FINAL_STATUSES = frozenset({"approved", "rejected"})
-#: The enterprise may add documents before review starts and while asked for more.
-UPLOAD_STATUSES = frozenset({"submitted", "returned"})
-APPLICABLE = ("eligible",)  # a near miss says what would change it; it is not an application
-VISIBILITY_ZH = {"enterprise": "企业可见", "internal": "仅内部可见"}
+APPLICABLE = (MatchStatus.ELIGIBLE,)  # a near miss says what would change it; it is not an application
 COMMENT_MAX = 2000
 IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 ENTERPRISE_LINK = "/app/submissions/{id}"  # kept in step with portal/views/submissions.py
 REVIEW_LINK = "/review/{id}"  # and portal/views/review.py
 
 
-class SubmissionError(Exception):
-    """Refused: `str(exc)` is shown to the user, `status` is the HTTP status to answer with."""
+class SubmissionError(UserError):
+    """Refused; `submission_id` names the application concerned where it is not the one acted on (a duplicate)."""
 
     def __init__(self, message: str, status: int = 422, submission_id: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
         self.submission_id = submission_id
 
 
@@ -70,98 +64,7 @@ def now() -> dt.datetime:
     return clock.now()
 
 
-# -- the measure as applied for -------------------------------------------------------------
-def _plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    return obj
-
-
-def measure_snapshot(measure: Measure) -> dict[str, Any]:
-    """Everything a measure says that an application depends on (not its test cases or file position)."""
-    return {
-        **measure.record(),
-        "conditions": _plain(measure.conditions), "amounts": _plain(measure.amounts),
-        "city_share": _plain(measure.city_share), "materials": list(measure.materials),
-        "time_limit_note": measure.time_limit_note,
-    }
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def measure_fingerprint(measure: Measure) -> str:
-    """SHA-256 of the measure's canonical data: changes whenever its text, amounts or conditions do."""
-    return hashlib.sha256(canonical_json(measure_snapshot(measure)).encode("utf-8")).hexdigest()
-
-
-def snapshot_of(sub: Submission) -> dict[str, Any]:
-    return json.loads(sub.measure_snapshot_json or "{}")
-
-
-def answers_of(sub: Submission) -> dict[str, Any]:
-    return json.loads(sub.answers_json or "{}")
-
-
-def measure_changed(sub: Submission) -> bool:
-    """Has the measure been edited (or removed) since this application froze it?"""
-    measure = catalog().measures.get(sub.measure_id)
-    return measure is None or measure_fingerprint(measure) != sub.measure_fingerprint
-
-
-def title_of(sub: Submission) -> str:
-    return str(snapshot_of(sub).get("title") or sub.measure_id)
-
-
-def reference_of(sub: Submission) -> str:
-    """The readable reference; "#id" only for an application stored before references existed."""
-    return sub.reference or f"#{sub.id}"
-
-
-def judgement(result: MatchResult, today: dt.date) -> dict[str, Any]:
-    """The portal's own judgement, frozen with the application so the reviewer sees what it said then."""
-    return {
-        "status": result.status, "status_zh": MATCH_STATUS_ZH.get(result.status, result.status),
-        "judged_on": today.isoformat(), "reason": result.reason(),
-        "met": [r.text for r in result.met], "unknown": [r.text for r in result.unknown],
-        "failed": [r.text for r in result.failed],
-        "amounts": [c.text() for c in result.cash] + [c.text() for c in result.city],
-        "max_cash_wan": result.max_cash_wan,
-    }
-
-
-def judgement_of(sub: Submission) -> dict[str, Any]:
-    """The judgement frozen at (re)submission; {} for applications stored before it was kept."""
-    return json.loads(sub.judgement_json or "{}")
-
-
-# -- routing --------------------------------------------------------------------------------
-def routing_options(measure: Measure, sectors: Any = None) -> list[Unit]:
-    """Where an application may go: the lead unit(s) for the firm's sector, then the printed service points."""
-    cat = catalog()
-    out: list[Unit] = []
-    # Every lead unit the clause names for this firm's sector (all of them where it does not split by
-    # sector), so an application never lands by default on whichever unit happens to be printed first.
-    for name in measure.lead_units_for(sectors):
-        if (lead := cat.unit_by_name(name)) is not None and lead not in out:
-            out.append(lead)
-    for sp in measure.service_points:
-        unit = cat.units.get(sp)
-        if unit is not None and unit not in out:
-            out.append(unit)
-    return out
-
-
-def unit_name(unit_id: str) -> str:
-    unit = catalog().units.get(unit_id)
-    return unit.display_name if unit else unit_id
-
-
+# -- who may apply, and to whom ----------------------------------------------------------------
 def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date) -> MatchResult:
     """The match result (an eligible one) if this profile may apply for the measure now; else SubmissionError."""
     measure = catalog().measures.get(measure_id)
@@ -170,9 +73,9 @@ def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date
     if measure.is_information:
         raise SubmissionError("该条是面向企业的政策信息（如“首违不罚”“无事不扰”），无需申请。", 409)
     result = evaluate(measure, profile, today)
-    if result.status == "expired":
+    if result.status == MatchStatus.EXPIRED:
         raise SubmissionError(f"该措施已于{measure.effective_valid_until:%Y年%m月%d日}到期，不能再提交申请。", 409)
-    if result.status == "needs_info":
+    if result.status == MatchStatus.NEEDS_INFO:
         missing = "；".join(r.text for r in result.unknown)
         raise SubmissionError(f"还不能判断您是否符合条件，请先在问卷中回答：{missing}。", 422)
     if result.status not in APPLICABLE:
@@ -229,7 +132,7 @@ def _ensure_no_open(session: Session, enterprise_id: int, measure_id: str) -> No
     existing = open_by_measure(session, enterprise_id).get(measure_id)
     if existing is not None:
         raise SubmissionError(f"您已提交过该措施的申请（受理编号 {reference_of(existing)}，"
-                              f"{STATUS_ZH[existing.status]}），办结前不能重复提交。", 409, existing.id)
+                              f"{SubmissionStatus(existing.status).zh}），办结前不能重复提交。", 409, existing.id)
 
 
 def _check_quota(session: Session, enterprise_id: int, uploads: list[attachments.CheckedUpload], *,
@@ -256,14 +159,6 @@ def locked(session: Session, submission_id: int) -> Submission:
     query = (select(Submission).where(Submission.id == submission_id).with_for_update(key_share=True)
              .execution_options(populate_existing=True))
     return session.exec(query).one()
-
-
-def enterprise_name(session: Session, sub: Submission) -> str:
-    name = answers_of(sub).get("enterprise_name")
-    if name:
-        return str(name)
-    ent = session.get(Enterprise, sub.enterprise_id)
-    return ent.name if ent else f"企业 {sub.enterprise_id}"
 
 
 # -- the frozen PDF -------------------------------------------------------------------------
@@ -331,7 +226,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     sub = Submission(enterprise_id=enterprise_id, measure_id=measure.id,
                      measure_fingerprint=hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
                      measure_snapshot_json=snapshot, answers_json=canonical_json(profile), routed_unit_id=unit.id,
-                     status="submitted", document_id=document.id, idempotency_key=idempotency_key,
+                     status=SubmissionStatus.SUBMITTED, document_id=document.id, idempotency_key=idempotency_key,
                      created_by=user.id, created_at=at, updated_at=at, reference=reference,
                      judgement_json=canonical_json(judgement(result, today)))
     stored: list[str] = []
@@ -342,11 +237,11 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
         for upload in uploads:
             stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
         session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status="",
-                                    to_status="submitted",
+                                    to_status=SubmissionStatus.SUBMITTED,
                                     comment=f"提交申请，受理编号 {reference}，受理单位：{unit.display_name}。",
-                                    visibility="enterprise"))
+                                    visibility=Visibility.ENTERPRISE))
         audit.record(session, user.id, "submission.create", "submission", sub.id, None,
-                     {"status": "submitted", "measure_id": measure.id, "routed_unit_id": unit.id,
+                     {"status": SubmissionStatus.SUBMITTED, "measure_id": measure.id, "routed_unit_id": unit.id,
                       "measure_fingerprint": sub.measure_fingerprint, "document_id": sub.document_id,
                       "attachments": [u.original_name for u in uploads]})
         name = profile.get("enterprise_name") or (session.get(Enterprise, enterprise_id) or Enterprise(name="")).name
@@ -369,30 +264,6 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     return sub, True
 
 
-NO_TIME_LIMIT = "文件未规定办理时限"
-CLOCK_START = "自受理单位确认材料齐全之日起计算"
-
-
-def stated_time_limit(sub: Submission) -> str:
-    """The handling time the clause states (its words, as frozen with the application); "" where none."""
-    return str(snapshot_of(sub).get("time_limit_note") or "")
-
-
-def receipt_lines(sub: Submission) -> list[tuple[str, str]]:
-    """The receipt the enterprise keeps: reference, receiving unit and the handling time the clause states."""
-    stated = stated_time_limit(sub)
-    return [("受理编号", reference_of(sub)), ("受理单位", unit_name(sub.routed_unit_id)),
-            ("办理时限", f"{stated}（文件原文，{CLOCK_START}）" if stated else NO_TIME_LIMIT)]
-
-
-def receipt_text(sub: Submission, unit: Unit) -> str:
-    """The receipt notification: reference, receiving unit, and the handling time where the clause states one."""
-    stated = stated_time_limit(sub)
-    limit = f"文件规定的办理时限：{stated}（{CLOCK_START}）。" if stated else f"{NO_TIME_LIMIT}。"
-    return (f"已收到您的申请“{title_of(sub)}”，受理编号 {reference_of(sub)}，受理单位：{unit.display_name}。"
-            f"{limit}审核进展会通知您。")
-
-
 def add_attachments(session: Session, sub: Submission, user: User, uploads: list[attachments.CheckedUpload],
                     upload_dir: Path, max_attachments: int) -> list[str]:
     """Add supporting documents while the application awaits review or was returned for more."""
@@ -401,7 +272,7 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
     assert sub.id is not None and user.id is not None
     sub = locked(session, sub.id)
     if sub.status not in UPLOAD_STATUSES:
-        raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，不能再上传附件。", 409)
+        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，不能再上传附件。", 409)
     have = attachments.count_for(session, sub.id)
     if have + len(uploads) > max_attachments:
         raise SubmissionError(f"每份申请最多 {max_attachments} 个附件，已有 {have} 个。", 422)
@@ -409,15 +280,17 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
     stored: list[str] = []
     at = now()
     try:
-        for upload in uploads:
-            stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
-        sub.updated_at = at
-        session.add(sub)
-        audit.record(session, user.id, "submission.upload", "submission", sub.id, {"attachments": have},
-                     {"attachments": have + len(uploads), "added": [u.original_name for u in uploads]})
+        # A SAVEPOINT: a failure part-way undoes these rows (and discards their files) and nothing the caller
+        # wrote before; its transaction stays usable.
+        with session.begin_nested():
+            for upload in uploads:
+                stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
+            sub.updated_at = at
+            session.add(sub)
+            audit.record(session, user.id, "submission.upload", "submission", sub.id, {"attachments": have},
+                         {"attachments": have + len(uploads), "added": [u.original_name for u in uploads]})
         session.commit()
     except BaseException:
-        session.rollback()
         attachments.discard(stored, upload_dir)
         raise
     return [u.original_name for u in uploads]
@@ -433,8 +306,8 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
     assert sub.id is not None
     text = clean_comment(note, "补充说明")
     sub = locked(session, sub.id)
-    if sub.status != "returned":
-        raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，只有被退回的申请可以重新提交。", 409)
+    if sub.status != SubmissionStatus.RETURNED:
+        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，只有被退回的申请可以重新提交。", 409)
     profile = profile_of(session, sub.enterprise_id)
     answers_before, judgement_before, document_before = answers_of(sub), judgement_of(sub), sub.document_id
     measure = catalog().measures.get(sub.measure_id)
@@ -443,19 +316,20 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
         session.rollback()  # no lock held while the new PDF renders (see _issue_pdf)
         document_id = _issue_pdf(session, sub.enterprise_id, profile, sub.measure_id, today, sub.reference or "").id
         sub = locked(session, sub.id)
-        if sub.status != "returned":
-            raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，只有被退回的申请可以重新提交。", 409)
+        if sub.status != SubmissionStatus.RETURNED:
+            raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，只有被退回的申请可以重新提交。",
+                                  409)
     at = now()
     before = {"status": sub.status, "document_id": sub.document_id}
-    sub.status, sub.updated_at, sub.materials_complete_at = "resubmitted", at, None
+    sub.status, sub.updated_at, sub.materials_complete_at = SubmissionStatus.RESUBMITTED, at, None
     sub.answers_json, sub.document_id = canonical_json(profile), document_id
     if measure is not None:
         sub.judgement_json = canonical_json(judgement(evaluate(measure, profile, today), today))
     sub.version += 1
     session.add(sub)
     data = {"answers_before": answers_before, "judgement_before": judgement_before, "document_before": document_before}
-    session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status="returned",
-                                to_status="resubmitted", comment=text, visibility="enterprise",
+    session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status=SubmissionStatus.RETURNED,
+                                to_status=SubmissionStatus.RESUBMITTED, comment=text, visibility=Visibility.ENTERPRISE,
                                 data_json=canonical_json(data)))
     audit.record(session, user.id, "submission.resubmit", "submission", sub.id, before,
                  {"status": sub.status, "document_id": sub.document_id})
@@ -474,14 +348,14 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
     if att is None:
         raise SubmissionError("找不到该附件。", 404)
     if sub.status not in UPLOAD_STATUSES:
-        raise SubmissionError(f"申请当前状态为“{STATUS_ZH[sub.status]}”，附件已进入审核，不能删除。", 409)
+        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，附件已进入审核，不能删除。", 409)
     if att not in removable_attachments(session, sub):
         raise SubmissionError("该附件审核人员已经看过，不能删除；如有错误，请上传更正后的文件并在补充说明中写明。", 409)
     at = now()
     name = att.original_name
     session.delete(att)
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status=sub.status,
-                                to_status=sub.status, comment=f"删除附件：{name}", visibility="enterprise",
+                                to_status=sub.status, comment=f"删除附件：{name}", visibility=Visibility.ENTERPRISE,
                                 data_json=canonical_json({"removed_file": name})))
     sub.updated_at = at
     session.add(sub)
@@ -496,15 +370,15 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
 def removable_attachments(session: Session, sub: Submission) -> list[Attachment]:
     """What the enterprise may still remove: every file before review starts, after a return only the
     files uploaded since (a reviewer has seen the others)."""
-    if sub.status == "submitted":
+    if sub.status == SubmissionStatus.SUBMITTED:
         return attachments.list_for(session, sub.id or 0)
-    return files_since_return(session, sub) if sub.status == "returned" else []
+    return files_since_return(session, sub) if sub.status == SubmissionStatus.RETURNED else []
 
 
 def files_since_return(session: Session, sub: Submission) -> list[Attachment]:
     """Files uploaded after the newest return: no reviewer has seen them yet."""
     returned = session.exec(select(func.max(SubmissionEvent.at)).where(
-        SubmissionEvent.submission_id == sub.id, SubmissionEvent.to_status == "returned")).one()
+        SubmissionEvent.submission_id == sub.id, SubmissionEvent.to_status == SubmissionStatus.RETURNED)).one()
     if returned is None:
         return []
     return [a for a in attachments.list_for(session, sub.id or 0) if a.uploaded_at >= returned]

@@ -15,7 +15,7 @@ from typing import Any
 
 from portal.clock import local_date
 from portal.models import Submission
-from portal.services.submissions import FINAL_STATUSES
+from portal.statuses import FINAL_STATUSES, SubmissionStatus
 
 #: "Near its limit" in the queue and on the dashboard: this many days or fewer left (the portal's choice).
 NEAR_DAYS = 14
@@ -93,7 +93,7 @@ def time_limit(sub: Submission, snapshot: dict[str, Any], today: dt.date) -> Tim
     started = local_date(sub.materials_complete_at) if sub.materials_complete_at is not None else None
     if sub.status in FINAL_STATUSES:
         state = "done"
-    elif sub.status == "returned":
+    elif sub.status == SubmissionStatus.RETURNED:
         state = "paused"
     else:
         state = "running" if started is not None else "waiting"

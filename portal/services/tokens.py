@@ -8,6 +8,7 @@ import secrets
 
 from sqlmodel import Session, col, select
 
+from portal.errors import UserError
 from portal.models import DeviceToken, User, utcnow
 from portal.services import audit
 
@@ -19,7 +20,7 @@ MAX_ACTIVE = 20
 TOUCH_EVERY = dt.timedelta(minutes=5)
 
 
-class TokenError(ValueError):
+class TokenError(UserError):
     """A user-facing problem creating or revoking a token (message shown as is)."""
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from portal.errors import UserError
 from portal.formatting import CONTACT_LABELS
 from portal.models import UnitContact, utcnow
 from portal.policy.catalog import catalog
@@ -18,7 +19,9 @@ CONTACT_LIMITS = {"address": 300, "phone": 50, "hours": 200, "email": 254, "web"
 PHONE_RE = re.compile(r"^[0-9+()（）\-\s、,，转]*$")
 
 
-class ContactError(ValueError):
+class ContactError(UserError):
+    """Contact details refused, one message per field in `errors`."""
+
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import click
 import httpx
 
+from portal.statuses import Visibility
 from portal.sync import config
 from portal.sync.client import ApiError, SyncClient
 from portal.sync.mirror import Mirror
@@ -147,7 +148,7 @@ def pull_command(ctx: click.Context, mirror_path: str | None, xlsx_path: str | N
 @click.argument("submission_id", type=int)
 @click.argument("action", type=click.Choice(ACTIONS))
 @click.option("--comment", default="", help="Comment; required for return, reject and comment.")
-@click.option("--visibility", type=click.Choice(VISIBILITIES), default="enterprise", show_default=True)
+@click.option("--visibility", type=click.Choice(VISIBILITIES), default=Visibility.ENTERPRISE.value, show_default=True)
 @click.option("--to-unit", default=None, help="Target unit id for forward.")
 @mirror_option
 def queue_command(submission_id: int, action: str, comment: str, visibility: str, to_unit: str | None,

@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 
+from portal.statuses import Visibility
 from portal.sync.client import SyncClient
 from portal.sync.mirror import Mirror, row_of
 from portal.sync.pull import now_iso
 
 ACTIONS = ("start_review", "materials_complete", "return", "approve", "reject", "comment", "forward")
-VISIBILITIES = ("enterprise", "internal")
+VISIBILITIES = tuple(v.value for v in Visibility)
 NEEDS_COMMENT = ("return", "reject", "comment")  # as the server's REVIEW_ACTIONS say
 PENDING, SENT, CONFLICT, FAILED = "pending", "sent", "conflict", "failed"
 
@@ -29,7 +30,7 @@ class QueueError(ValueError):
 
 
 def queue_action(mirror: Mirror, submission_id: int, action: str, comment: str,
-                 visibility: str = "enterprise", to_unit: str | None = None) -> dict[str, Any]:
+                 visibility: str = Visibility.ENTERPRISE, to_unit: str | None = None) -> dict[str, Any]:
     """Add one decision to the outbox, against the submission version the mirror holds now."""
     if action not in ACTIONS:
         raise QueueError(f"未知操作 {action!r}；可用：{', '.join(ACTIONS)}")
@@ -38,7 +39,7 @@ def queue_action(mirror: Mirror, submission_id: int, action: str, comment: str,
     # The server refuses these too; saying so now beats a refusal discovered at push time.
     if action in NEEDS_COMMENT and not (comment or "").strip():
         raise QueueError("请填写意见（--comment）：需补正、不予通过和仅添加意见都需要意见。")
-    if action in ("return", "reject") and visibility != "enterprise":
+    if action in ("return", "reject") and visibility != Visibility.ENTERPRISE:
         raise QueueError("需补正或不予通过时，意见须对企业可见（--visibility enterprise）。")
     if action == "forward" and not to_unit:
         raise QueueError("转交（forward）需要 --to-unit")

@@ -36,7 +36,6 @@ def edit_unit(unit_id: str):
         try:
             units.update_contact(db.session, unit_id, request.form.to_dict(), current_user.id)
         except units.ContactError as exc:
-            db.session.rollback()
             errors = exc.errors
         else:
             flash(f"已更新“{unit.display_name}”的联系方式。")
@@ -87,7 +86,6 @@ def invite_staff():
         token = accounts.invite_staff(db.session, current_user, request.form.get("email", ""), "reviewer",
                                      unit_id or None)
     except accounts.AccountError as exc:
-        db.session.rollback()
         return _staff_page(error=str(exc), status=422)
     email = accounts.normalise_email(request.form.get("email", ""))
     link = public_link("auth.accept_invite", token=token)
@@ -111,7 +109,6 @@ def disable_user():
     try:
         changed = accounts.set_active(db.session, user, False, current_user.id)
     except accounts.AccountError as exc:
-        db.session.rollback()
         return _staff_page(error=str(exc), status=400)
     flash(f"已停用 {user.email}。" if changed else f"{user.email} 已是停用状态。")
     return redirect(url_for("admin.staff"), 303)

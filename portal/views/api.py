@@ -19,7 +19,6 @@ from flask_login import current_user
 
 from portal.extensions import csrf, db
 from portal.models import Attachment, Submission, User
-from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile, summarize, total_max_cash
 from portal.policy.records import Measure
 from portal.profile.fields import FIELDS_BY_NAME
@@ -29,9 +28,10 @@ from portal.services import answers as answer_service
 from portal.services import attachments, changes, frozen_pdfs, idempotency, library, review_actions, tokens, units
 from portal.services import submissions as submission_service
 from portal.services.openapi import openapi_document
+from portal.statuses import Visibility
 from portal.templating import today
 from portal.views.access import access
-from portal.views.params import whole_number
+from portal.views.params import measure_or_404, whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -206,20 +206,15 @@ def measure_json(m: Measure, day: dt.date) -> dict[str, Any]:
 @access("public")
 def measures():
     """All measures, filterable by document, sector, benefit, unit, location, audience and q."""
-    f = library.LibraryFilter(**{k: (request.args.get(k) or "").strip()[:100] for k in
-                                 ("document", "sector", "benefit", "unit", "location", "audience", "q")})
     day = today()
-    return jsonify([measure_json(m, day) for m in library.search(f)])
+    return jsonify([measure_json(m, day) for m in library.search(library.LibraryFilter.from_args(request.args))])
 
 
 @bp.get("/measures/<measure_id>")
 @access("public")
 def measure(measure_id: str):
     """One measure."""
-    m = catalog().measures.get(measure_id)
-    if m is None:
-        abort(404)
-    return jsonify(measure_json(m, today()))
+    return jsonify(measure_json(measure_or_404(measure_id), today()))
 
 
 @bp.get("/units")
@@ -343,7 +338,6 @@ def put_answer(name: str):
         try:
             result = answer_service.save_answer(db.session, eid, uid, name, body["value"], base, today())
         except AnswerError as exc:
-            db.session.rollback()
             return {"error": str(exc), "field": name, "status": 422}, 422
         if result.conflict:
             return {"error": "该回答已在其他设备上修改，未保存本次修改。", "status": 412, "field": name,
@@ -381,10 +375,9 @@ def submission_action(submission_id: int):
             return {"error": "action、comment、visibility、to_unit 应为字符串。", "status": 422}, 422
         try:
             done = review_actions.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
-                                             fields["visibility"] or "enterprise", fields["to_unit"],
+                                             fields["visibility"] or Visibility.ENTERPRISE, fields["to_unit"],
                                              expected_version=base)
         except submission_service.SubmissionError as exc:
-            db.session.rollback()
             out: dict[str, Any] = {"error": str(exc), "status": exc.status}
             if exc.status in (409, 412):  # someone acted first: say what they left, so the client can report it
                 out["current"] = _submission_json(db.session.get(Submission, submission_id))

@@ -18,9 +18,10 @@ from portal.profile.validate import DATES_FIELD, AnswerError
 from portal.services import answers as answer_service
 from portal.services import changes, units
 from portal.services import submissions as submission_service
+from portal.statuses import MatchStatus, SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access, same_site_path
-from portal.views.params import whole_number
+from portal.views.params import measure_or_404, since_or_400, whole_number
 
 bp = Blueprint("enterprise", __name__)
 
@@ -95,7 +96,7 @@ def dashboard():
     return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
                   summary=summarize(results), asked=len(asked), answered=sum(n in profile for n in asked),
                   submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
-                  status_zh=submission_service.STATUS_ZH)
+                  status_zh=SubmissionStatus.labels())
 
 
 @bp.get("/q")
@@ -228,7 +229,6 @@ def autosave(name: str):
             if result.conflict:
                 conflicts[name] = result
         except AnswerError as exc:
-            db.session.rollback()
             errors[name] = str(exc)
     if name == "milestones":
         present_dates, raw_dates = dates_from_form(request.form)
@@ -237,7 +237,6 @@ def autosave(name: str):
                 answer_service.save_answer(db.session, _enterprise_id(), current_user.id, DATES_FIELD, raw_dates,
                                            None, today())
             except AnswerError as exc:
-                db.session.rollback()
                 errors[name] = str(exc)
     ctx = _context(errors, conflicts)
     if errors or conflicts:
@@ -255,9 +254,7 @@ def autosave(name: str):
 @access("enterprise")
 def sync():
     """Answers changed on another device after feed cursor `since` (htmx polling), as out-of-band swaps."""
-    since = whole_number(request.args.get("since"))
-    if since is None:
-        abort(400)
+    since = since_or_400()
     try:
         page = changes.read(db.session, changes.viewer_of(current_user), since, changes.MAX_LIMIT, ("answer",))
     except changes.CursorExpired:
@@ -294,12 +291,13 @@ def results():
     profile = answer_service.profile_of(db.session, _enterprise_id())
     matched = match_profile(profile, today())
     groups = grouped(matched)
-    applications = [r for r in groups["eligible"] if not r.measure.is_information]
+    applications = [r for r in groups[MatchStatus.ELIGIBLE] if not r.measure.is_information]
     # Information (首违不罚、无事不扰…) is shown with the condition it states, never asked about.
-    information = [r for r in matched if r.measure.is_information and r.status in ("eligible", "needs_info")]
-    for status in ("eligible", "near_miss", "needs_info"):
+    information = [r for r in matched
+                   if r.measure.is_information and r.status in (MatchStatus.ELIGIBLE, MatchStatus.NEEDS_INFO)]
+    for status in (MatchStatus.ELIGIBLE, MatchStatus.NEAR_MISS, MatchStatus.NEEDS_INFO):
         groups[status] = [r for r in groups[status] if not r.measure.is_information]
-    unit_names = {n for r in matched if r.status in ("eligible", "near_miss")
+    unit_names = {n for r in matched if r.status in (MatchStatus.ELIGIBLE, MatchStatus.NEAR_MISS)
                   for n in (*r.lead_units, *r.measure.service_points)}
     contacts = units.views_by_key(db.session, unit_names)
     missing_identity = [n for n in application_fields() if n not in profile and FIELDS_BY_NAME[n].required]
@@ -331,9 +329,7 @@ def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
 @access("enterprise")
 def application_pdf(measure_id: str):
     """Pre-filled application form for one measure (print, sign, seal)."""
-    measure = catalog().measures.get(measure_id)
-    if measure is None or not measure.is_enterprise_facing:
-        abort(404)
+    measure_or_404(measure_id, enterprise_facing=True)
     return _send_pdf(measure_id)
 
 

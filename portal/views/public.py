@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
 from sqlalchemy import text
 
@@ -12,6 +14,7 @@ from portal.services import documents as issued
 from portal.services import library, units
 from portal.templating import render, today, wants_fragment
 from portal.views.access import access, same_site_path
+from portal.views.params import measure_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -59,11 +62,9 @@ def set_language(code: str):
 
 
 def _filter_from_request() -> library.LibraryFilter:
-    args = {k: (request.args.get(k) or "").strip()[:100] for k in
-            ("document", "sector", "benefit", "unit", "location", "audience", "q")}
+    f = library.LibraryFilter.from_args(request.args)
     # Enterprises come first: government-internal clauses only when the audience filter asks for them.
-    args["audience"] = args["audience"] or library.DEFAULT_AUDIENCE
-    return library.LibraryFilter(**args)
+    return dataclasses.replace(f, audience=f.audience or library.DEFAULT_AUDIENCE)
 
 
 @bp.get("/measures")
@@ -84,9 +85,7 @@ def measures():
 @access("public")
 def measure(measure_id: str):
     """One measure: quoted clause, amounts, validity, units and their contacts, version history."""
-    m = catalog().measures.get(measure_id)
-    if m is None:
-        abort(404)
+    m = measure_or_404(measure_id)
     state, days = library.validity(m, today())
     view = library.source_view(m.document.id)
     return render("public/measure.html", m=m, state=state, days=days,

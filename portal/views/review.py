@@ -8,12 +8,21 @@ from flask_login import current_user
 from portal.extensions import db
 from portal.models import Submission, User
 from portal.policy.catalog import catalog
-from portal.policy.matching import STATUS_ZH as MATCH_STATUS_ZH
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME
 from portal.profile.validate import DATES_FIELD
 from portal.services import attachments, exports, review_actions, review_queue, submission_history, timelimits
 from portal.services import submissions as service
+from portal.services.routing import unit_name
+from portal.services.snapshots import (
+    answers_of,
+    enterprise_name,
+    judgement_of,
+    measure_changed,
+    reference_of,
+    snapshot_of,
+)
 from portal.services.submissions import SubmissionError
+from portal.statuses import UNOPENED, MatchStatus, SubmissionStatus, Visibility
 from portal.templating import render, today
 from portal.views.access import access
 from portal.views.charts import bar_chart
@@ -45,10 +54,10 @@ def queue():
     filters, errors, rows = _filtered()
     unit = catalog().units.get(_unit_id() or "")
     return render("review/queue.html", block="results", status=422 if errors else 200, unit=unit, rows=rows,
-                  filters=filters, errors=errors, status_zh=service.STATUS_ZH, sorts=review_queue.SORTS,
+                  filters=filters, errors=errors, status_zh=SubmissionStatus.labels(), sorts=review_queue.SORTS,
                   due_options=review_queue.DUE, measures=review_queue.measures_in_queue(db.session, _unit_id()),
                   sectors=FIELDS_BY_NAME["sectors"].options, locations=FIELDS_BY_NAME["location"].options,
-                  unit_name=service.unit_name)
+                  unit_name=unit_name)
 
 
 @bp.get("/dashboard")
@@ -74,7 +83,7 @@ def _export(kind: str) -> Response:
     table = exports.queue_table(rows, review_queue.contacts_of(db.session, rows),
                                 review_queue.last_comments(db.session, rows))
     day = today().isoformat()
-    name, fallback = f"审核队列-{service.unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
+    name, fallback = f"审核队列-{unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
     if kind == "csv":
         return download(exports.to_csv(table), "text/csv; charset=utf-8", name, fallback)
     return download(exports.to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -98,17 +107,17 @@ def export_xlsx():
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
             form: dict[str, str] | None = None) -> Response:
     units = sorted(catalog().units.values(), key=lambda u: (u.kind != "service_point", u.display_name))
-    snapshot = service.snapshot_of(sub)
+    snapshot = snapshot_of(sub)
     return render("review/detail.html", sub=sub, status=status, errors=errors or [], form=form or {},
-                  enterprise=service.enterprise_name(db.session, sub), reference=service.reference_of(sub),
+                  enterprise=enterprise_name(db.session, sub), reference=reference_of(sub),
                   events=submission_history.history(db.session, sub, internal=True),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
                   actions=review_actions.actions_for(sub.status), limit=timelimits.time_limit(sub, snapshot, today()),
-                  snapshot=snapshot, answers=service.answers_of(sub), judgement=service.judgement_of(sub),
+                  snapshot=snapshot, answers=answers_of(sub), judgement=judgement_of(sub),
                   resubmission=submission_history.last_resubmission(db.session, sub),
-                  changed=service.measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
-                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MATCH_STATUS_ZH,
-                  status_zh=service.STATUS_ZH, visibility_zh=service.VISIBILITY_ZH, unit_name=service.unit_name,
+                  changed=measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
+                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MatchStatus.labels(),
+                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(), unit_name=unit_name,
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
                   next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
 
@@ -118,7 +127,7 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
 def detail(submission_id: int):
     """One application as submitted; opening one nobody has opened yet starts its review."""
     sub = _routed_or_404(submission_id)
-    if request.method == "GET" and sub.status in review_actions.UNOPENED:  # not on HEAD (link checkers)
+    if request.method == "GET" and sub.status in UNOPENED:  # not on HEAD (link checkers)
         # A GET reads without the writers' lock; the one write it makes goes through a writing session.
         # Take the id first: after the rollback current_user is expired, and reloading it through the
         # request session inside the writer would wait for the writers' lock this thread holds (SQLite).
@@ -143,14 +152,13 @@ def action(submission_id: int):
         sub = review_actions.review(db.session, sub, current_user, form.get("action", ""), form.get("comment"),
                              form.get("visibility"), form.get("to_unit"), form.get("expected_status"))
     except SubmissionError as exc:
-        db.session.rollback()
         sub = _routed_or_404(submission_id)
         return _detail(sub, [str(exc)], exc.status, form.to_dict())
-    reference = service.reference_of(sub)
+    reference = reference_of(sub)
     if sub.routed_unit_id != _unit_id():
-        flash(f"{reference} 已转交{service.unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
+        flash(f"{reference} 已转交{unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
         return redirect(url_for("review.queue"), 303)
-    flash(f"{reference} 已更新：{service.STATUS_ZH[sub.status]}"
+    flash(f"{reference} 已更新：{SubmissionStatus(sub.status).zh}"
           + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))
     if form.get("then") == "next":
         following = review_queue.next_to_work(db.session, _unit_id(), sub.id)

@@ -24,10 +24,13 @@ from portal.profile.validate import DATES_FIELD
 from portal.services import accounts, attachments, frozen_pdfs, notifications, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.answers import profile_of
+from portal.services.routing import receipt_lines, routing_options, unit_name
+from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.submissions import SubmissionError
+from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
 from portal.templating import render, today
 from portal.views.access import access
-from portal.views.params import whole_number
+from portal.views.params import since_or_400, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ def serve_frozen_pdf(sub: Submission) -> Response:
         abort(404)
     document, data = frozen
     reference = sub.reference or document.short_code
-    name = f"申请表-{service.title_of(sub)}-{reference}.pdf"
+    name = f"申请表-{title_of(sub)}-{reference}.pdf"
     return download(data, "application/pdf", name, f"application-{reference}.pdf")
 
 
@@ -111,19 +114,19 @@ def serve_attachment(sub: Submission, attachment_id: int) -> Response:
 def index():
     """The enterprise's applications, newest first."""
     subs = service.for_enterprise(db.session, _eid())
-    return render("submissions/index.html", subs=subs, status_zh=service.STATUS_ZH, title_of=service.title_of,
-                  unit_name=service.unit_name)
+    return render("submissions/index.html", subs=subs, status_zh=SubmissionStatus.labels(), title_of=title_of,
+                  unit_name=unit_name)
 
 
 def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"measure": measure, "units": service.routing_options(measure, profile.get("sectors")), "profile": profile,
+    return {"measure": measure, "units": routing_options(measure, profile.get("sectors")), "profile": profile,
             "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
             "pdf_url": url_for("enterprise.application_pdf", measure_id=measure.id),
             "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
-            "status_zh": service.STATUS_ZH, **extra}
+            "status_zh": SubmissionStatus.labels(), **extra}
 
 
 @bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
@@ -151,7 +154,6 @@ def new(measure_id: str):
                                       idempotency_key=request.form.get("idempotency_key", ""), today=today(),
                                       uploads=uploads, upload_dir=upload_dir(), max_attachments=max_attachments())
     except SubmissionError as exc:
-        db.session.rollback()
         return render("submissions/new.html", status=exc.status, **_new_context(measure, profile, errors=[str(exc)]))
     flash("申请已提交，受理单位会在审核后通知您。" if created else "这份申请已经提交过了，无需重复提交。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -161,14 +163,14 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
     return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
                   events=submission_history.history(db.session, sub, internal=False),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
-                  returned=(submission_history.last_return_comment(db.session, sub) if sub.status == "returned"
-                            else None),
-                  can_upload=sub.status in service.UPLOAD_STATUSES, max_attachments=max_attachments(),
+                  returned=(submission_history.last_return_comment(db.session, sub)
+                            if sub.status == SubmissionStatus.RETURNED else None),
+                  can_upload=sub.status in UPLOAD_STATUSES, max_attachments=max_attachments(),
                   removable={a.id for a in service.removable_attachments(db.session, sub)},
-                  max_file=attachments.human_size(max_file_bytes()), receipt=service.receipt_lines(sub),
-                  limit=timelimits.time_limit(sub, service.snapshot_of(sub), today()),
-                  snapshot=service.snapshot_of(sub), answers=service.answers_of(sub), fields=FIELDS,
-                  dates_field=DATES_FIELD, status_zh=service.STATUS_ZH, unit_name=service.unit_name)
+                  max_file=attachments.human_size(max_file_bytes()), receipt=receipt_lines(sub),
+                  limit=timelimits.time_limit(sub, snapshot_of(sub), today()),
+                  snapshot=snapshot_of(sub), answers=answers_of(sub), fields=FIELDS,
+                  dates_field=DATES_FIELD, status_zh=SubmissionStatus.labels(), unit_name=unit_name)
 
 
 @bp.get(f"{PREFIX}/<int:submission_id>")
@@ -189,7 +191,6 @@ def upload(submission_id: int):
     try:
         names = service.add_attachments(db.session, sub, current_user, uploads, upload_dir(), max_attachments())
     except SubmissionError as exc:
-        db.session.rollback()
         return _detail(sub, [str(exc)], exc.status)
     flash(f"已上传：{'、'.join(names)}。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -204,7 +205,6 @@ def resubmit(submission_id: int):
     try:
         service.resubmit(db.session, sub, current_user, note, today())
     except SubmissionError as exc:
-        db.session.rollback()
         return _detail(sub, [str(exc)], exc.status, note=note)
     flash("已重新提交，审核人员会继续办理。")
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
@@ -218,7 +218,6 @@ def remove_attachment(submission_id: int, attachment_id: int):
     try:
         name = service.remove_attachment(db.session, sub, current_user, attachment_id, upload_dir())
     except SubmissionError as exc:
-        db.session.rollback()
         if exc.status == 404:
             abort(404)
         return _detail(_own_or_404(submission_id), [str(exc)], exc.status)
@@ -296,13 +295,13 @@ def _open_submission_for(measure_id: str) -> Submission | None:
 def _can_apply(result: Any) -> bool:
     """Whether the results page offers 提交申请 for this match (the server checks again on submit)."""
     m = result.measure
-    return result.can_apply and m.is_enterprise_facing and bool(service.routing_options(m, result.sectors))
+    return result.can_apply and m.is_enterprise_facing and bool(routing_options(m, result.sectors))
 
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"unread_notifications": _unread_count, "open_submission_for": _open_submission_for,
-            "can_apply": _can_apply, "submission_status_zh": service.STATUS_ZH}
+            "can_apply": _can_apply, "submission_status_zh": SubmissionStatus.labels()}
 
 
 @bp.app_template_filter("bj_time")
@@ -337,9 +336,7 @@ def _badge_helpers() -> dict[str, Any]:
 @access("login")
 def notifications_badge():
     """The header's notifications link, when the user's notifications changed since cursor `since` (htmx poll)."""
-    since = whole_number(request.args.get("since"))
-    if since is None:
-        abort(400)
+    since = since_or_400()
     cursor = _notifications_cursor()
     if cursor == since:
         response = Response("", 204)
