@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, has_app_context
+from portal.config import setting
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def _fixed_day() -> dt.date | None:
-    fixed = current_app.config.get("PORTAL_TODAY") if has_app_context() else ""
+    fixed = setting("PORTAL_TODAY", "")
     return dt.date.fromisoformat(fixed) if fixed else None
 
 

@@ -96,9 +96,9 @@ def seed_command(demo: bool) -> None:
 @with_appcontext
 def pdf_command(profile_path: str, measure_id: str | None, report: bool, output: str) -> None:
     """Render an application form or match report from a profile JSON file."""
+    from portal.clock import today
     from portal.pdf import PdfError, render_application, render_report
     from portal.profile.validate import validate_profile
-    from portal.templating import today
 
     profile, problems = validate_profile(json.loads(Path(profile_path).read_text(encoding="utf-8")), today())
     if problems:
@@ -146,9 +146,9 @@ def rematch_command(dry_run: bool, batch: int) -> None:
     """Record measure versions, re-match every stored profile and notify those whose results changed (daily)."""
     from sqlmodel import Session
 
+    from portal.clock import today
     from portal.extensions import db
     from portal.services.rematch import AlreadyRunning, run_rematch, single_run
-    from portal.templating import today
 
     if dry_run:
         # Reads only: a plain session does not take SQLite's write lock for the whole run.
@@ -180,9 +180,9 @@ def reminders_group() -> None:
 @with_appcontext
 def reminders_send() -> None:
     """Send the validity reminders due today, each once (daily, from cron; PORTAL_TODAY fixes the date)."""
+    from portal.clock import today
     from portal.extensions import db
     from portal.services.calendar import send_validity_reminders
-    from portal.templating import today
 
     with db.standalone() as session:
         summary = send_validity_reminders(session, today())

@@ -188,14 +188,24 @@ def production_problems(config: Mapping[str, Any]) -> list[str]:
 LOCAL_BASE_URL = "http://127.0.0.1:5000"  # development, outside any request (e.g. a command)
 
 
+def setting(name: str, default: Any = None) -> Any:
+    """A configured value, for code that runs inside the app or without one (services, CLI tools, workers).
+
+    The one way outside views to read configuration: the app's value when there is an app, else `default`.
+    """
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(name, default) if has_app_context() else default
+
+
 def public_base_url(fallback: str = "") -> str:
     """PUBLIC_BASE_URL without its trailing slash; when unset (development), the current request's address.
 
     Call it inside the request and pass the result on: PDF rendering and e-mail may run outside it.
     """
-    from flask import current_app, has_app_context, has_request_context, request
+    from flask import has_request_context, request
 
-    configured = current_app.config.get("PUBLIC_BASE_URL", "") if has_app_context() else ""
+    configured = setting("PUBLIC_BASE_URL", "")
     if configured:
         return str(configured).rstrip("/")
     if has_request_context():

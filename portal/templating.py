@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, render_template, request, session
@@ -14,11 +13,6 @@ from portal import clock, formatting
 from portal.extensions import htmx
 from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
 from portal.profile.fields import gate_open
-
-
-def today() -> dt.date:
-    """Today's date in Beijing, or the fixed PORTAL_TODAY (tests and demos judge validity against it)."""
-    return clock.today()
 
 
 def wants_fragment() -> bool:
@@ -72,7 +66,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"today": today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
+        return {"today": clock.today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
                 "current_user": current_user, "lang": request.cookies.get("lang", "zh"),
                 "kind_label": MEASURE_KINDS.get, "no_materials_note": NO_MATERIALS_NOTE}
 

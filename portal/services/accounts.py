@@ -7,12 +7,12 @@ import re
 import secrets
 from functools import cache
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.config import setting
 from portal.errors import UserError
 from portal.models import Enterprise, Invitation, User, utcnow
 from portal.services import audit
@@ -46,7 +46,7 @@ VERIFY_EMAIL_SALT = "portal.verify-email"
 
 def hash_password(password: str) -> str:
     """PASSWORD_HASH_METHOD (scrypt unless configured); stored hashes name their own method, so old ones verify."""
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return generate_password_hash(password, method=setting("PASSWORD_HASH_METHOD", "scrypt"))
 
 
 @cache
@@ -79,7 +79,7 @@ def find_by_email(session: Session, email: str) -> User | None:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_by_email(session, email)
     if user is None or not user.is_active:
-        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        check_password_hash(_dummy_hash(setting("PASSWORD_HASH_METHOD", "scrypt")), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
@@ -235,7 +235,7 @@ def accept_invitation(session: Session, token: str, name: str, password: str) ->
 
 # -- e-mail verification --------------------------------------------------------------------
 def _verify_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=VERIFY_EMAIL_SALT)
+    return URLSafeTimedSerializer(setting("SECRET_KEY"), salt=VERIFY_EMAIL_SALT)
 
 
 def needs_verification(user: User) -> bool:

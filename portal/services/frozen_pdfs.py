@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlmodel import Session
 
+from portal.config import setting
 from portal.models import IssuedDocument, Submission
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,14 @@ def issue(session: Session, enterprise_id: int, profile: dict[str, Any], measure
     from portal.services import pdfs
 
     document, data, _name = pdfs.download(session, db.standalone, enterprise_id, profile, measure_id, today,
-                                          public_base_url(LOCAL_BASE_URL), Path(current_app.config["PDF_CACHE_DIR"]),
+                                          public_base_url(LOCAL_BASE_URL), Path(setting("PDF_CACHE_DIR")),
                                           reference=reference)
     _keep_copy(document, data)
     return document
 
 
 def _frozen_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / FROZEN_SUBDIR
+    return Path(setting("UPLOAD_DIR")) / FROZEN_SUBDIR
 
 
 def _keep_copy(document: IssuedDocument, data: bytes) -> None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlmodel import Session, col, func, select
 
+from portal.config import setting
 from portal.models import Notification, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -130,18 +130,17 @@ def _send_pending(session: Any) -> None:
 
 def send_mail(mail: Mail) -> bool:
     """Send through SMTP_HOST, or log the message when no SMTP server is configured. Never raises."""
-    config = current_app.config if has_app_context() else {}
-    host = config.get("SMTP_HOST", "")
+    host = setting("SMTP_HOST", "")
     if not host:
         log.info("e-mail (SMTP_HOST not set) to %s: %s\n%s", mail.to, mail.subject, mail.body)
         return False
     msg = EmailMessage()
-    msg["From"] = config.get("MAIL_FROM", "portal@localhost")
+    msg["From"] = setting("MAIL_FROM", "portal@localhost")
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
     msg.set_content(mail.body)
     try:
-        with smtplib.SMTP(host, int(config.get("SMTP_PORT", 25)), timeout=10) as smtp:
+        with smtplib.SMTP(host, int(setting("SMTP_PORT", 25)), timeout=10) as smtp:
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException):
         # A mail server outage must not undo a review decision that is already committed.

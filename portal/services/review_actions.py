@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from portal import clock
 from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.records import Unit
@@ -23,7 +24,6 @@ from portal.services.submissions import (
     SubmissionError,
     clean_comment,
     locked,
-    now,
 )
 from portal.statuses import FINAL_STATUSES, UNOPENED, SubmissionStatus, Visibility
 
@@ -95,7 +95,7 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
     if action.code == "materials_complete" and sub.materials_complete_at is not None:
         raise SubmissionError("已确认材料齐全，办理时限正在计算。", 409)
 
-    at = now()
+    at = clock.now()
     before = {"status": sub.status, "routed_unit_id": sub.routed_unit_id,
               "materials_complete_at": _iso(sub.materials_complete_at)}
     new_status = action.to_status or sub.status

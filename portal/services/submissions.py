@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from portal import clock
+from portal.config import setting
 from portal.errors import UserError
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
@@ -56,12 +56,6 @@ class SubmissionError(UserError):
     def __init__(self, message: str, status: int = 422, submission_id: int | None = None) -> None:
         super().__init__(message, status)
         self.submission_id = submission_id
-
-
-# -- clock ----------------------------------------------------------------------------------
-def now() -> dt.datetime:
-    """Current UTC time, on the fixed PORTAL_TODAY when one is set (see portal/clock.py)."""
-    return clock.now()
 
 
 # -- who may apply, and to whom ----------------------------------------------------------------
@@ -138,7 +132,7 @@ def _ensure_no_open(session: Session, enterprise_id: int, measure_id: str) -> No
 def _check_quota(session: Session, enterprise_id: int, uploads: list[attachments.CheckedUpload], *,
                  lock: bool = False) -> None:
     """Refuse (413) uploads that would take the enterprise past UPLOAD_QUOTA_MB, before anything is stored."""
-    quota_mb = float(current_app.config.get("UPLOAD_QUOTA_MB") or 0) if has_app_context() else 0.0
+    quota_mb = float(setting("UPLOAD_QUOTA_MB", 0) or 0)
     adding = sum(u.size for u in uploads)
     if quota_mb <= 0 or not adding:
         return
@@ -203,7 +197,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     _check_quota(session, enterprise_id, uploads)  # before the PDF too: nothing is issued or stored
     _ensure_no_open(session, enterprise_id, measure_id)  # before the (slow) PDF, so a refusal is quick
 
-    at = now()
+    at = clock.now()
     # The reference is printed on the PDF, so it is taken (in its own short transaction) before the render.
     # End this request's transaction first: on SQLite it holds the writers' lock the reservation needs.
     session.rollback()
@@ -278,7 +272,7 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
         raise SubmissionError(f"每份申请最多 {max_attachments} 个附件，已有 {have} 个。", 422)
     _check_quota(session, sub.enterprise_id, uploads, lock=True)
     stored: list[str] = []
-    at = now()
+    at = clock.now()
     try:
         # A SAVEPOINT: a failure part-way undoes these rows (and discards their files) and nothing the caller
         # wrote before; its transaction stays usable.
@@ -319,7 +313,7 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
         if sub.status != SubmissionStatus.RETURNED:
             raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，只有被退回的申请可以重新提交。",
                                   409)
-    at = now()
+    at = clock.now()
     before = {"status": sub.status, "document_id": sub.document_id}
     sub.status, sub.updated_at, sub.materials_complete_at = SubmissionStatus.RESUBMITTED, at, None
     sub.answers_json, sub.document_id = canonical_json(profile), document_id
@@ -351,7 +345,7 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
         raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，附件已进入审核，不能删除。", 409)
     if att not in removable_attachments(session, sub):
         raise SubmissionError("该附件审核人员已经看过，不能删除；如有错误，请上传更正后的文件并在补充说明中写明。", 409)
-    at = now()
+    at = clock.now()
     name = att.original_name
     session.delete(att)
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status=sub.status,

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Request, Response, abort, current_app, g, jsonify, request
 from flask_login import current_user
 
+from portal.clock import today
 from portal.extensions import csrf, db
 from portal.models import Attachment, Submission, User
 from portal.policy.matching import match_profile, summarize, total_max_cash
@@ -29,7 +30,6 @@ from portal.services import attachments, changes, frozen_pdfs, idempotency, libr
 from portal.services import submissions as submission_service
 from portal.services.openapi import openapi_document
 from portal.statuses import Visibility
-from portal.templating import today
 from portal.views.access import access
 from portal.views.params import measure_or_404, whole_number
 

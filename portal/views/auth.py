@@ -6,11 +6,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
+from portal.clock import today
 from portal.extensions import db, failed_login, limiter, login_account_key, login_client_key
 from portal.policy.catalog import catalog
 from portal.services import accounts, devices
 from portal.services import answers as answer_service
-from portal.templating import render, today
+from portal.templating import render
 from portal.views.access import access, same_site_path
 from portal.views.account_forms import (
     InviteForm,

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, g, make_response, redire
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from portal.clock import today
 from portal.extensions import db
 from portal.policy.catalog import catalog
 from portal.policy.flow import APPLICATION_STEP, application_fields, relevance, steps_for
@@ -19,7 +20,7 @@ from portal.services import answers as answer_service
 from portal.services import changes, units
 from portal.services import submissions as submission_service
 from portal.statuses import MatchStatus, SubmissionStatus
-from portal.templating import render, today
+from portal.templating import render
 from portal.views.access import access, same_site_path
 from portal.views.params import measure_or_404, since_or_400, whole_number
 

@@ -7,12 +7,13 @@ import dataclasses
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
 from sqlalchemy import text
 
+from portal.clock import today
 from portal.extensions import db
 from portal.policy.catalog import catalog
 from portal.policy.records import AUDIENCES, BENEFIT_KINDS
 from portal.services import documents as issued
 from portal.services import library, units
-from portal.templating import render, today, wants_fragment
+from portal.templating import render, wants_fragment
 from portal.views.access import access, same_site_path
 from portal.views.params import measure_or_404
 

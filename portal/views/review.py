@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from portal.clock import today
 from portal.extensions import db
 from portal.models import Submission, User
 from portal.policy.catalog import catalog
@@ -23,7 +24,7 @@ from portal.services.snapshots import (
 )
 from portal.services.submissions import SubmissionError
 from portal.statuses import UNOPENED, MatchStatus, SubmissionStatus, Visibility
-from portal.templating import render, today
+from portal.templating import render
 from portal.views.access import access
 from portal.views.charts import bar_chart
 from portal.views.submissions import download, serve_attachment, serve_frozen_pdf

@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal import clock
+from portal.clock import today
 from portal.extensions import db
 from portal.models import Submission
 from portal.policy.records import NO_MATERIALS_NOTE
@@ -28,7 +29,7 @@ from portal.services.routing import receipt_lines, routing_options, unit_name
 from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.submissions import SubmissionError
 from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
-from portal.templating import render, today
+from portal.templating import render
 from portal.views.access import access
 from portal.views.params import since_or_400, whole_number
 
