@@ -18,7 +18,7 @@ FIELDS = [("location", "zhonghan_zone"), ("ownership", "domestic"), ("sectors", 
 def _worker(database_url: str, enterprise_id: int, user_id: int, name: str, value: object) -> None:
     from portal import create_app
     from portal.services.answers import save_answer
-    from tests.conftest import settings_for_tests
+    from tests.factories import settings_for_tests
 
     app = create_app(settings_for_tests(DATABASE_URL=database_url))
     with app.app_context(), db.standalone() as session:

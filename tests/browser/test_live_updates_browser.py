@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from portal.extensions import db
 from portal.services import answers as answer_service
-from tests.browser.conftest import LiveServer, login
+from tests.browser.factories import LiveServer, login
 
 
 def test_desktop_questionnaire_follows_the_phone_without_reload(live: LiveServer, phone: Page, desktop: Page,

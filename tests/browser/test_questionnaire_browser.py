@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from portal.extensions import db
 from portal.models import Enterprise
 from portal.services import answers as answer_service
-from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
+from tests.browser.factories import PHONE, LiveServer, login, new_page, no_horizontal_scroll
 
 
 def profile(app: Flask, enterprise_id: int) -> dict[str, Any]:
