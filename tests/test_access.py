@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from portal.views.access import RULES
-from tests.conftest import Browser, make_user
+from tests.factories import Browser, make_user
 
 # Sample values for URL arguments; the point is the access decision, not the object.
 SAMPLE_ARGS = {"measure_id": "d003-01", "document_id": "d003", "unit_id": "sp-zhonghan-station",

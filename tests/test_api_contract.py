@@ -30,7 +30,7 @@ from stdnum.cn import uscc
 
 from portal.profile.validate import CREDIT_CODE_FORMAT, DATES_FIELD, MAX_NUMBER
 from portal.views.api import ERROR_BUDGET, MAX_PROBLEMS
-from tests.conftest import TEST_DAY
+from tests.factories import TEST_DAY
 
 DAY = dt.date.fromisoformat(TEST_DAY)
 CONTRACT = settings(max_examples=150, deadline=None, derandomize=True, database=None,

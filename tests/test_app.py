@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from portal import create_app
 from portal.config import ProductionConfig
-from tests.conftest import PASSWORD, Browser, make_user, settings_for_tests
+from tests.factories import PASSWORD, Browser, make_user, settings_for_tests
 
 
 def test_healthz_checks_the_database(client: FlaskClient) -> None:

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.models import AuditLog, Enterprise, Invitation, User
 from portal.services import accounts
 from portal.services.notifications import Mail
-from tests.conftest import PASSWORD, Browser, make_user, settings_for_tests
+from tests.factories import PASSWORD, Browser, make_user, settings_for_tests
 
 
 @pytest.fixture()
@@ -290,7 +290,7 @@ def _register_unverified(app: Flask, mails: list[Mail], email: str = "verify-me@
 
 
 def test_unverified_enterprise_cannot_submit_until_the_link_is_confirmed(app: Flask, mails: list[Mail]) -> None:
-    from tests.test_submissions import MEASURE, ZONE_DEVICE_MAKER
+    from tests.factories import MEASURE, ZONE_DEVICE_MAKER
 
     browser, path = _register_unverified(app, mails)
     with app.app_context():

@@ -17,9 +17,9 @@ from sqlalchemy import inspect, text
 from portal.extensions import db
 from portal.services import answers as answer_service
 from portal.services import backup, backup_database
-from tests.conftest import empty_database
-from tests.test_submissions import JPEG, PDF, PNG, enterprise, submission_id, submit
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - the fixture: WeasyPrint is not under test
+from tests.factories import JPEG, PDF, PNG, empty_database, enterprise, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 AUTOSAVED = "annual_revenue_wan"
 

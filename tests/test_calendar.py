@@ -17,7 +17,7 @@ from portal.policy.catalog import catalog
 from portal.policy.records import Catalog
 from portal.services import calendar, notifications
 from portal.services.calendar import ReminderSummary, lead_due, send_validity_reminders
-from tests.conftest import make_user
+from tests.factories import make_user
 
 END = dt.date(2026, 12, 31)  # document 002 (documents.yaml: valid_until)
 MEASURE = "d002-06"  # 医疗器械与制药设备研发产业化: for firms in 长春新区 of the named sectors

@@ -19,8 +19,9 @@ from portal.extensions import db
 from portal.models import AnswerHistory, Change, DeviceToken, IdempotencyRecord, Submission, User
 from portal.services import answers as answer_service
 from portal.services import changes, review_actions, tokens
-from tests.conftest import make_user
-from tests.test_submissions import UNIT, enterprise, fake_pdf, reviewer, submission_id, submit  # noqa: F401
+from tests.factories import enterprise, make_user, reviewer, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 OTHER_UNIT = "sp-zhonghan-station"
 

@@ -19,12 +19,12 @@ from portal.models import Attachment, AuditLog, Notification, Submission
 from portal.services import references
 from portal.services.routing import receipt_lines, receipt_text
 from portal.services.timelimits import NEAR_DAYS, add_months, time_limit
-from tests.test_review import act
-from tests.test_submissions import (
+from tests.factories import (
     PDF,
     PNG,
     UNIT,
     ZONE_DEVICE_MAKER,
+    act,
     enterprise,
     load,
     reviewer,
@@ -32,7 +32,8 @@ from tests.test_submissions import (
     submission_id,
     submit,
 )
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 SNAPSHOT_3_MONTHS = {"title": "提高审批效能", "time_limit_months": 3,
                      "time_limit_note": "相关资料齐全且符合要求的，3个月内完成注册审批"}

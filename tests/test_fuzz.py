@@ -18,8 +18,9 @@ from werkzeug.routing import Rule
 
 from portal.profile.fields import FIELDS, FIELDS_BY_NAME
 from portal.profile.validate import DATES_FIELD
-from tests.conftest import Browser, make_user
-from tests.test_submissions import UNIT, enterprise, fake_pdf, reviewer, submission_id, submit  # noqa: F401
+from tests.factories import UNIT, Browser, enterprise, make_user, reviewer, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 HUGE = "A" * 99_999 + "長"  # 100 kB
 BIG_INT = "9" * 400

@@ -14,7 +14,7 @@ from sqlmodel import select
 from portal.extensions import db
 from portal.models import AuditLog, HandoffCode
 from portal.services import handoff as service
-from tests.conftest import PASSWORD, Browser, make_user
+from tests.factories import PASSWORD, Browser, make_user
 
 HX = {"HX-Request": "true"}
 GARBAGE = ["", "abc", "ABCD-EFG", "ABCD-EFGHJ", "0000-0000", "OOOO-IIII", "ABCD-EFG!", "代码代码代码代码",

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from portal.policy.catalog import catalog
 from portal.policy.sources import SOURCES_DIR, SourceText, load_source, squash
 from portal.services import library
-from tests.conftest import Browser, make_user
+from tests.factories import Browser, make_user
 
 
 def _card_ids(page: str) -> set[str]:

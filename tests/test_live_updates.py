@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from portal.extensions import db
 from portal.models import FeedState
 from portal.services import changes
-from tests.conftest import Browser, make_user
-from tests.test_submissions import enterprise, reviewer, submission_id, submit
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - autouse fixture, shared
+from tests.factories import Browser, enterprise, make_user, reviewer, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 
 def second_device(app: Flask, user: dict[str, Any]) -> Browser:

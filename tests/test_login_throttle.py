@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import create_app
-from tests.conftest import PASSWORD, Browser, make_user, settings_for_tests
+from tests.factories import PASSWORD, Browser, make_user, settings_for_tests
 
 
 def _app(database_url: str, **settings: Any) -> Flask:

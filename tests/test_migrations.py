@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from portal import migrate
 from portal.db import make_engine
-from tests.conftest import empty_database
+from tests.factories import empty_database
 
 
 def _tables(url: str) -> set[str]:

@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from portal.extensions import db
 from portal.models import IssuedDocument
-from tests.conftest import Browser
+from tests.factories import Browser
 
 
 def _answer(browser: Browser, **answers: object) -> None:

@@ -19,7 +19,7 @@ from portal.policy.flow import relevance, steps_for
 from portal.policy.matching import grouped, match_profile
 from portal.profile.fields import FIELDS_BY_NAME, NOT_APPLICABLE, OTHER_SECTOR, STEPS, gate_open
 from portal.profile.validate import DATES_FIELD, clean_value
-from tests.conftest import TEST_DAY
+from tests.factories import TEST_DAY
 from tests.personas import PERSONAS, Persona
 
 TODAY = dt.date.fromisoformat(TEST_DAY)

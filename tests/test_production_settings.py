@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from portal import create_app
 from portal.config import ProductionConfig, weak_password_hash, weak_secret_key
-from tests.conftest import PASSWORD, Browser, make_user
+from tests.factories import PASSWORD, Browser, make_user
 
 STRONG = "9c1f4e7a2b8d3c6f0e5a7b9d1c3e5f7a2b4d6f8e0a1c3e5b7d9f1a3c5e7b9d0f"
 BASE = "https://portal.example.cn"

@@ -13,7 +13,7 @@ from stdnum.cn import uscc
 from portal.extensions import db
 from portal.models import Answer, Enterprise
 from portal.policy.flow import steps_for
-from tests.conftest import Browser
+from tests.factories import Browser
 
 DAY = dt.date(2026, 6, 1)
 VALID_USCC = "91220101" + "MA0000000"  # body; the check digit is computed below

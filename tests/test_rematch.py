@@ -20,7 +20,7 @@ from portal.policy.records import Catalog
 from portal.services import rematch as rematch_module
 from portal.services.rematch import RematchReport, describe_changes, run_rematch
 from portal.services.snapshots import measure_snapshot
-from tests.conftest import Browser, make_user
+from tests.factories import Browser, make_user
 
 TODAY = dt.date(2026, 6, 1)
 MEASURE = "d002-06"  # 医疗器械与制药设备研发产业化: its one condition is 位于长春新区

@@ -17,28 +17,24 @@ from sqlmodel import select
 from portal.extensions import db
 from portal.models import Attachment, AuditLog, Notification, Submission, User
 from portal.services import notifications
-from tests.conftest import Browser, make_user
-from tests.test_submissions import (
+from tests.factories import (
     PDF,
     PNG,
     UNIT,
     ZONE_DEVICE_MAKER,
+    Browser,
+    act,
     enterprise,
     load,
+    make_user,
     reviewer,
     submission_id,
     submit,
 )
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - autouse fixture, shared
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 OTHER_UNIT = "jlmpa-admin-approval"
-
-
-def act(browser: Browser, sid: int, action: str, comment: str = "意见", visibility: str = "enterprise",
-        **extra: str):  # type: ignore[no-untyped-def]
-    browser.get(f"/review/{sid}")  # opening an application nobody has opened starts its review
-    return browser.post(f"/review/{sid}/action", {"action": action, "comment": comment, "visibility": visibility,
-                                                  **extra})
 
 
 def set_status(app: Flask, sid: int, status: str) -> None:

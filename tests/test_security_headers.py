@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from portal import create_app
 from portal.config import ProductionConfig
-from tests.conftest import Browser, make_user, settings_for_tests
+from tests.factories import Browser, make_user, settings_for_tests
 
 HX = {"HX-Request": "true"}
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from portal.extensions import db
 from portal.models import User, UserSession
 from portal.services import devices
-from tests.conftest import PASSWORD, Browser, make_user
+from tests.factories import PASSWORD, Browser, make_user
 
 REMEMBER = "remember_token"
 

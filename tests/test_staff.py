@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import AuditLog, User, UserSession
 from portal.services import accounts
 from portal.services.notifications import Mail
-from tests.conftest import PASSWORD, Browser, make_user
+from tests.factories import PASSWORD, Browser, make_user
 
 UNIT = "sp-zhonghan-station"
 

@@ -20,8 +20,9 @@ from portal.pdf.render import RenderedPdf
 from portal.pdf.request import short_code_for
 from portal.services import pdfs
 from portal.services.answers import profile_of
-from tests.test_submissions import PDF, ZONE_DEVICE_MAKER, enterprise, submission_id, submit
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - the fixture: fakes application PDFs
+from tests.factories import PDF, ZONE_DEVICE_MAKER, enterprise, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 real_download = pdfs.download  # fake_pdf replaces it during each test; reports below use the real one
 MB = 1024 * 1024
@@ -164,7 +165,7 @@ def test_upload_quota_is_per_enterprise_and_refused_before_storing(app: Flask) -
                         {"files": [(io.BytesIO(big), "d.pdf")]}).status_code == 303
 
 
-def test_submit_over_quota_stores_nothing(app: Flask, fake_pdf: list[str]) -> None:  # noqa: F811
+def test_submit_over_quota_stores_nothing(app: Flask, fake_pdf: list[str]) -> None:
     app.config.update(UPLOAD_QUOTA_MB=1)
     _, browser = enterprise(app, ZONE_DEVICE_MAKER)
     resp = submit(browser, files=[("a.pdf", PDF + b"0" * (700 * 1024)), ("b.pdf", PDF + b"1" * (400 * 1024))])

@@ -9,7 +9,6 @@ import json
 import re
 import subprocess
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,106 +19,28 @@ from sqlmodel import col, select
 from portal.extensions import db
 from portal.models import Attachment, AuditLog, IssuedDocument, Notification, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
-from portal.services import answers as answer_service
 from portal.services import attachments
 from portal.services import submissions as service
 from portal.services.routing import routing_options
 from portal.services.snapshots import measure_fingerprint
-from tests.conftest import Browser, make_user
+from tests.factories import (
+    JPEG,
+    MEASURE,
+    PDF,
+    PNG,
+    UNIT,
+    ZONE_DEVICE_MAKER,
+    enterprise,
+    load,
+    make_user,
+    set_answers,
+    submission_id,
+    submit,
+    token_of,
+)
 
-# A Class II innovative device maker in the 中韩示范区: eligible for 000（三）(90-day time limit),
-# whose service points include the 中韩示范服务站.
-ZONE_DEVICE_MAKER = {
-    "enterprise_name": "吉林测试医疗器械有限公司",
-    "location": "zhonghan_zone",
-    "sectors": ["medical_device"],
-    "roles": ["device_registrant"],
-    "device_classes": ["class2"],
-    "device_procedures": ["class2_innovative"],
-}
-MEASURE = "d000-03"  # lead unit 医疗器械注册处; the clause prints no service point
-UNIT = "jlmpa-device-registration"  # where applications for MEASURE go (its lead unit)
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint takes seconds; one test below uses the real one
 LEAD = "jlmpa-device-registration"
-PDF = b"%PDF-1.7\n% test document\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
-
-
-def set_answers(app: Flask, user: dict[str, Any], answers: dict[str, Any]) -> None:
-    with app.app_context(), db.standalone() as session:
-        for name, value in answers.items():
-            answer_service.save_answer(session, user["enterprise_id"], user["id"], name, value, None)
-
-
-def enterprise(app: Flask, answers: dict[str, Any] | None = None, name: str = "测试企业") -> tuple[dict, Browser]:
-    """A signed-in enterprise user with the given answers."""
-    user = make_user(app, "enterprise", enterprise=name)
-    set_answers(app, user, ZONE_DEVICE_MAKER if answers is None else answers)
-    browser = Browser(app.test_client())
-    browser.login(user["email"])
-    return user, browser
-
-
-def reviewer(app: Flask, unit: str = UNIT) -> tuple[dict, Browser]:
-    user = make_user(app, "reviewer", unit=unit)
-    browser = Browser(app.test_client())
-    browser.login(user["email"])
-    return user, browser
-
-
-def token_of(html: str) -> str:
-    match = re.search(r'name="idempotency_key" value="([^"]+)"', html)
-    assert match, "the form has no idempotency key"
-    return match.group(1)
-
-
-def submit(browser: Browser, measure: str = MEASURE, unit: str = UNIT, files: list | None = None,
-           token: str | None = None):  # type: ignore[no-untyped-def]
-    page = browser.get(f"/app/submissions/new/{measure}")
-    data: dict[str, Any] = {"unit": unit, "idempotency_key": token or token_of(page.get_data(as_text=True))}
-    if files:
-        data["files"] = [(io.BytesIO(content), name) for name, content in files]
-    return browser.post(f"/app/submissions/new/{measure}", data)
-
-
-def submission_id(resp) -> int:  # type: ignore[no-untyped-def]
-    assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
-    return int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
-
-
-@pytest.fixture(autouse=True)
-def fake_pdf(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A tiny stand-in for the WeasyPrint renderer (seconds per render); one test below uses the real one."""
-    from portal.services import pdfs
-
-    calls: list[str] = []
-
-    def download(session, write_session, enterprise_id, profile, measure_id, today, base_url,  # type: ignore[no-untyped-def]
-                 cache_dir, *, reference=""):
-        session.rollback()  # like the real one: no read snapshot held while "rendering"
-        data = PDF + json.dumps([measure_id, enterprise_id, uuid.uuid4().hex]).encode()
-        digest = hashlib.sha256(data).hexdigest()
-        path = Path(cache_dir) / f"application-{digest[:12]}.pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        with write_session() as writer:
-            doc = IssuedDocument(short_code=digest[:10].upper(), kind="application", enterprise_id=enterprise_id,
-                                 enterprise_name=str(profile.get("enterprise_name", "")), measure_id=measure_id,
-                                 input_hash=digest, sha256=digest, path=str(path))
-            writer.add(doc)
-            writer.commit()
-        calls.append(measure_id)
-        return doc, data, f"{measure_id}.pdf"
-
-    monkeypatch.setattr(pdfs, "download", download)
-    return calls
-
-
-def load(app: Flask, sid: int) -> Submission:
-    with app.app_context():
-        sub = db.session.get(Submission, sid)
-        assert sub is not None
-        return sub
 
 
 # -- submitting -------------------------------------------------------------------------------

@@ -27,18 +27,19 @@ from portal.sync.mirror import ENTITY_TABLE, SCHEMA, Mirror, row_of
 from portal.sync.pull import pull
 from portal.sync.push import CONFLICT, PENDING, SENT, QueueError, push, queue_action
 from portal.sync.xlsx import write_xlsx
-from tests.conftest import make_user
-from tests.test_submissions import (
+from tests.factories import (
     MEASURE,
     PDF,
     ZONE_DEVICE_MAKER,
     enterprise,
+    make_user,
     reviewer,
     set_answers,
     submission_id,
     submit,
 )
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - autouse fixture, shared
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 SERVER = "http://portal.test"
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.services.library import default_count
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, new_page, no_horizontal_scroll
+from tests.browser.factories import DESKTOP, PHONE, LiveServer, new_page, no_horizontal_scroll
 
 
 @pytest.mark.parametrize("path", ["/", "/measures", "/measures/d003-12", "/documents/d002", "/documents/d000",

@@ -18,8 +18,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from portal.extensions import db
 from portal.services import answers as answer_service
-from tests.browser.conftest import DESKTOP, PHONE, LiveServer, login, no_horizontal_scroll
-from tests.conftest import PASSWORD
+from tests.browser.factories import DESKTOP, PHONE, LiveServer, login, no_horizontal_scroll
+from tests.factories import PASSWORD
 
 
 def server_profile(app: Flask, enterprise_id: int) -> dict[str, Any]:

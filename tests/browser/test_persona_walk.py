@@ -20,8 +20,8 @@ from playwright.sync_api import Page, Response, expect
 
 from portal import create_app
 from portal.profile.fields import FIELDS_BY_NAME
-from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
-from tests.conftest import _truncate, make_user, settings_for_tests
+from tests.browser.factories import PHONE, LiveServer, login, new_page, no_horizontal_scroll
+from tests.factories import make_user, settings_for_tests, truncate
 from tests.personas import PERSONAS, Persona
 
 MEDIAN_QUESTIONS = 15
@@ -169,7 +169,7 @@ def walk_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
                                         PDF_CACHE_DIR=tmp / "pdf"))
     with LiveServer(app) as server:
         yield server
-    _truncate(app)
+    truncate(app)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from portal.extensions import db
 from portal.models import Enterprise
 from portal.services import answers as answer_service
-from tests.browser.conftest import PHONE, LiveServer, login, new_page, no_horizontal_scroll
+from tests.browser.factories import PHONE, LiveServer, login, new_page, no_horizontal_scroll
 
 
 def profile(app: Flask, enterprise_id: int) -> dict[str, Any]:
@@ -97,16 +97,20 @@ def test_answer_given_offline_is_kept_and_sent_when_back_online(live: LiveServer
 
 def test_second_device_sees_answers_from_the_first(live: LiveServer, live_app: Flask, phone: Page, desktop: Page,
                                                    enterprise_account: dict) -> None:
+    for page in (phone, desktop):
+        page.clock.install()  # the page's own timers: the polls below are moved on to, not waited for
     login(phone, live.url, enterprise_account["email"])
     login(desktop, live.url, enterprise_account["email"])
     phone.goto(live.url + "/q/location")
     desktop.goto(live.url + "/q/location")
     phone.check("input[name=location][value=zhonghan_zone]")
     expect(phone.locator("#q-location .saved")).to_have_text("已保存")
-    # The desktop page polls for changes and swaps the question in without a reload.
+    # The desktop page polls for changes (every 4 s) and swaps the question in without a reload.
+    desktop.clock.fast_forward(4_000)
     expect(desktop.locator("input[name=location][value=zhonghan_zone]")).to_be_checked(timeout=10_000)
     desktop.check("input[name=ownership][value=domestic]")
     expect(desktop.locator("#q-ownership .saved")).to_have_text("已保存")
+    phone.clock.fast_forward(4_000)
     expect(phone.locator("input[name=ownership][value=domestic]")).to_be_checked(timeout=10_000)
     saved = profile(live_app, enterprise_account["enterprise_id"])
     assert saved["location"] == "zhonghan_zone" and saved["ownership"] == "domestic"

@@ -10,15 +10,16 @@ import io
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from playwright.sync_api import Locator, Page, expect
 
 from portal.services.timelimits import add_months
-from tests.browser.conftest import LiveServer, login, no_horizontal_scroll
-from tests.conftest import make_user
-from tests.test_submissions import MEASURE, UNIT, ZONE_DEVICE_MAKER, enterprise, submission_id, submit
-from tests.test_submissions import fake_pdf as fake_pdf  # noqa: F401 - autouse fixture: WeasyPrint is not under test
+from tests.browser.factories import LiveServer, login, no_horizontal_scroll
+from tests.factories import MEASURE, UNIT, ZONE_DEVICE_MAKER, enterprise, make_user, submission_id, submit
+
+pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
 ENTERPRISES = ("甲一医疗器械有限公司", "乙二医疗器械有限公司", "丙三医疗器械有限公司")
 REFERENCE = re.compile(r"^QXZC-2026-00000[1-3]$")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, login, new_page, no_horizontal_scroll
-from tests.conftest import empty_database
+from tests.browser.factories import DESKTOP, PHONE, login, new_page, no_horizontal_scroll
+from tests.factories import empty_database
 
 BIN = Path(sys.executable).parent
 

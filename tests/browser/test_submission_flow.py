@@ -9,9 +9,8 @@ from typing import Any
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, login, no_horizontal_scroll
-from tests.conftest import make_user
-from tests.test_submissions import PDF, PNG, UNIT, set_answers
+from tests.browser.factories import LiveServer, login, no_horizontal_scroll
+from tests.factories import PDF, PNG, UNIT, make_user, set_answers
 
 MEASURE = "d000-03"
 
