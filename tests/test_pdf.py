@@ -304,15 +304,37 @@ def test_timeout_kills_the_worker_and_the_next_render_works(application):
     assert again.data == application.data
 
 
+LONG_DOCUMENT = "<p>你好，吉林。</p>" * 5000  # its layout needs far more memory than a capped worker has left
+
+
 def test_memory_limit_makes_rendering_fail_cleanly():
     pool = PdfWorkerPool(size=1, memory_mb=64)  # far below what WeasyPrint needs
     try:
         start = time.monotonic()
         with pytest.raises(PdfError):
-            pool.render(RenderJob("<p>你好</p>", template_base_url("application")), timeout=20)
+            pool.render(RenderJob(LONG_DOCUMENT, template_base_url("application")), timeout=20)
         assert time.monotonic() - start < 30
     finally:
         pool.shutdown()
+
+
+def test_a_worker_at_its_memory_limit_leaves_the_font_cache_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # Fontconfig rewrites a font folder's cache when it cannot read it; a worker already capped at its memory
+    # limit could only read nothing and would write "no fonts here" for every later process on the host.
+    # Fonts are loaded before the cap: a private cache folder shows what the worker wrote.
+    cache = tmp_path / "fontcache"
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+                    f"<fontconfig><dir>{NOTO_SANS.parent}</dir><cachedir>{cache}</cachedir></fontconfig>\n")
+    monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
+    pool = PdfWorkerPool(size=1, memory_mb=64, start_method="spawn")  # spawn: a new process reads the env
+    try:
+        with pytest.raises(PdfError):
+            pool.render(RenderJob(LONG_DOCUMENT, template_base_url("application")), timeout=60)
+    finally:
+        pool.shutdown()
+    written = {f.name: f.stat().st_size for f in cache.glob("*.cache-*")}
+    assert written and max(written.values()) > 10_000, written  # the CJK fonts are in it, not an empty list
 
 
 # -- font compaction -------------------------------------------------------------------------

@@ -53,10 +53,12 @@ def worker_main(conn: Connection, memory_mb: int) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # refusals are reported to the parent instead
-    limit_memory(memory_mb)
-    # A failed warm-up only costs speed; real renders report their own errors.
+    # Fonts first, then the cap. Fontconfig rewrites the cache of a font folder it cannot read: capped, it
+    # could read nothing and would record "no fonts" for every process on the host (seen: all PDFs lost their
+    # CJK fonts until `fc-cache -f`). A failed warm-up only costs speed; real renders report their own errors.
     with contextlib.suppress(Exception):
         warm_up()
+    limit_memory(memory_mb)
     conn.send(("ready", os.getpid()))
     while True:
         try:
