@@ -322,15 +322,14 @@ def test_a_worker_at_its_memory_limit_leaves_the_font_cache_whole(tmp_path: Path
     # Fontconfig rewrites a font folder's cache when it cannot read it; a worker already capped at its memory
     # limit could only read nothing and would write "no fonts here" for every later process on the host.
     # Fonts are loaded before the cap: a private cache folder shows what the worker wrote.
-    cache = tmp_path / "fontcache"
-    conf = tmp_path / "fonts.conf"
+    cache, conf = tmp_path / "fontcache", tmp_path / "fonts.conf"
     conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
                     f"<fontconfig><dir>{NOTO_SANS.parent}</dir><cachedir>{cache}</cachedir></fontconfig>\n")
     monkeypatch.setenv("FONTCONFIG_FILE", str(conf))
     pool = PdfWorkerPool(size=1, memory_mb=64, start_method="spawn")  # spawn: a new process reads the env
     try:
-        with pytest.raises(PdfError):
-            pool.render(RenderJob(LONG_DOCUMENT, template_base_url("application")), timeout=60)
+        with contextlib.suppress(PdfError):  # whether this render fits under the cap is not the point here
+            pool.render(RenderJob("<p>你好</p>", template_base_url("application")), timeout=60)
     finally:
         pool.shutdown()
     written = {f.name: f.stat().st_size for f in cache.glob("*.cache-*")}
