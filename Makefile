@@ -25,6 +25,9 @@ run: debs-run $(VENV)/.run-installed db
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: see README)"
 	$(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - 'portal:create_app()'
 
+# Bytecode on for the suite even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): otherwise
+# every pytest start and every subprocess (served portal, PDF workers) recompiles the portal.
+test: export PYTHONDONTWRITEBYTECODE =
 test: debs-test $(VENV)/.dev-installed
 	$(BIN)/ruff check portal tests
 	$(BIN)/portal measures check
