@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context, has_request_context, request
 from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,8 +194,6 @@ def setting(name: str, default: Any = None) -> Any:
 
     The one way outside views to read configuration: the app's value when there is an app, else `default`.
     """
-    from flask import current_app, has_app_context
-
     return current_app.config.get(name, default) if has_app_context() else default
 
 
@@ -203,8 +202,6 @@ def public_base_url(fallback: str = "") -> str:
 
     Call it inside the request and pass the result on: PDF rendering and e-mail may run outside it.
     """
-    from flask import has_request_context, request
-
     configured = setting("PUBLIC_BASE_URL", "")
     if configured:
         return str(configured).rstrip("/")

@@ -156,11 +156,16 @@ def enterprise(app: Flask, answers: dict[str, Any] | None = None, name: str = "æ
     return user, browser
 
 
-def reviewer(app: Flask, unit: str = UNIT) -> tuple[dict, Browser]:
-    user = make_user(app, "reviewer", unit=unit)
+def signed_in(app: Flask, role: str, unit: str | None = None) -> tuple[dict, Browser]:
+    """A new user of `role` and a browser signed in as them."""
+    user = make_user(app, role, unit=unit)
     browser = Browser(app.test_client())
     browser.login(user["email"])
     return user, browser
+
+
+def reviewer(app: Flask, unit: str = UNIT) -> tuple[dict, Browser]:
+    return signed_in(app, "reviewer", unit)
 
 
 # -- applications and their review -------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlmodel import select
 from portal.extensions import db
 from portal.models import AuditLog, HandoffCode
 from portal.services import handoff as service
-from tests.factories import PASSWORD, Browser, make_user
+from tests.factories import PASSWORD, Browser, make_user, signed_in
 
 HX = {"HX-Request": "true"}
 GARBAGE = ["", "abc", "ABCD-EFG", "ABCD-EFGHJ", "0000-0000", "OOOO-IIII", "ABCD-EFG!", "代码代码代码代码",
@@ -26,9 +26,7 @@ def _browser(app: Flask) -> Browser:
 
 
 def _phone(app: Flask, role: str = "enterprise") -> tuple[Browser, dict[str, Any]]:
-    user = make_user(app, role, unit="sp-zhonghan-station" if role == "reviewer" else None)
-    phone = _browser(app)
-    phone.login(user["email"])
+    user, phone = signed_in(app, role, unit="sp-zhonghan-station" if role == "reviewer" else None)
     return phone, user
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, text
 
 from portal import migrate
 from portal.db import make_engine
@@ -49,7 +49,6 @@ def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type
     """0002: device procedures follow the single product class; ambiguous plans are dropped, kept in history."""
     import json
 
-    from sqlalchemy import text
 
     old = {"device_classes": ["class2"], "device_procedures": ["innovative", "standard"],
            "plans": ["settle_in_zone", "glp_study"]}
@@ -89,21 +88,25 @@ def test_split_option_codes_are_mapped_or_asked_again(tmp_path) -> None:  # type
     assert contacts == {"sp-online-zone": "0431-1"} and reviewer_unit == "sp-online-zone"
 
 
+def _enterprise_with_one_user(conn: Connection, answers_revision: int) -> None:
+    """Enterprise 1 and its user 1, written as raw rows: the models may be ahead of the revision under test."""
+    conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
+                      "VALUES (1, '回填测试企业', :r, '{}', CURRENT_TIMESTAMP)"), {"r": answers_revision})
+    conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, enterprise_id, is_active, '
+                      "created_at) VALUES (1, 'e@example.cn', '员工', 'x', 'enterprise', 1, :t, "
+                      "CURRENT_TIMESTAMP)"), {"t": True})
+
+
 def test_change_feed_starts_with_what_exists(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """0003: existing answers, applications, events and notifications are in the feed from cursor 0."""
     import json
 
-    from sqlalchemy import text
 
     with empty_database(tmp_path, "f") as url:
         migrate.upgrade(url, "0002")
         engine = make_engine(url)
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
-                              "VALUES (1, '回填测试企业', 2, '{}', CURRENT_TIMESTAMP)"))
-            conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, enterprise_id, is_active, '
-                              "created_at) VALUES (1, 'e@example.cn', '员工', 'x', 'enterprise', 1, :t, "
-                              "CURRENT_TIMESTAMP)"), {"t": True})
+            _enterprise_with_one_user(conn, answers_revision=2)
             for i, (field, value) in enumerate((("location", "zhonghan_zone"), ("employees", None)), start=1):
                 conn.execute(text("INSERT INTO answer (id, enterprise_id, field, value_json, version, revision, "
                                   "updated_at) VALUES (:i, 1, :f, :v, 1, :i, CURRENT_TIMESTAMP)"),
@@ -135,7 +138,6 @@ def test_change_feed_starts_with_what_exists(tmp_path) -> None:  # type: ignore[
 
 def test_existing_applications_get_references_and_decision_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """0005: references in order of submission per unit and year, the counter after them; decided_at from history."""
-    from sqlalchemy import text
     from sqlmodel import Session
 
     from portal.services.references import next_reference
@@ -144,11 +146,7 @@ def test_existing_applications_get_references_and_decision_dates(tmp_path) -> No
         migrate.upgrade(url, "0004")
         engine = make_engine(url)
         with engine.begin() as conn:
-            conn.execute(text("INSERT INTO enterprise (id, name, answers_revision, profile_json, created_at) "
-                              "VALUES (1, '回填测试企业', 0, '{}', CURRENT_TIMESTAMP)"))
-            conn.execute(text('INSERT INTO "user" (id, email, name, password_hash, role, enterprise_id, is_active, '
-                              "created_at) VALUES (1, 'e@example.cn', '员工', 'x', 'enterprise', 1, :t, "
-                              "CURRENT_TIMESTAMP)"), {"t": True})
+            _enterprise_with_one_user(conn, answers_revision=0)
             for sid, created, status, unit in ((1, "2026-03-05 02:00:00", "approved", "jlmpa-device-registration"),
                                                (2, "2026-03-01 02:00:00", "submitted", "jlmpa-device-registration"),
                                                (3, "2026-03-02 02:00:00", "submitted", "sp-zhonghan-station")):

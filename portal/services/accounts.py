@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.config import setting
+from portal.config import DEFAULT_PASSWORD_HASH, setting
 from portal.errors import UserError
 from portal.models import Enterprise, Invitation, User, utcnow
 from portal.services import audit
@@ -44,9 +44,13 @@ VERIFY_EMAIL_VALID = dt.timedelta(days=3)
 VERIFY_EMAIL_SALT = "portal.verify-email"
 
 
+def _hash_method() -> str:
+    return str(setting("PASSWORD_HASH_METHOD", DEFAULT_PASSWORD_HASH))
+
+
 def hash_password(password: str) -> str:
     """PASSWORD_HASH_METHOD (scrypt unless configured); stored hashes name their own method, so old ones verify."""
-    return generate_password_hash(password, method=setting("PASSWORD_HASH_METHOD", "scrypt"))
+    return generate_password_hash(password, method=_hash_method())
 
 
 @cache
@@ -79,7 +83,7 @@ def find_by_email(session: Session, email: str) -> User | None:
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = find_by_email(session, email)
     if user is None or not user.is_active:
-        check_password_hash(_dummy_hash(setting("PASSWORD_HASH_METHOD", "scrypt")), password)
+        check_password_hash(_dummy_hash(_hash_method()), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 

@@ -15,8 +15,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal import clock
-from portal.clock import today
+from portal.clock import BEIJING, today
 from portal.extensions import db
 from portal.models import Submission
 from portal.policy.records import NO_MATERIALS_NOTE
@@ -310,7 +309,7 @@ def bj_time(value: dt.datetime | None) -> str:
     """A stored (UTC) time as Beijing time, which is what users and reviewers read."""
     if value is None:
         return ""
-    local = value.astimezone(clock.BEIJING)
+    local = value.astimezone(BEIJING)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
