@@ -21,9 +21,11 @@ TEST_DEBS := $(RUN_DEBS) chromium poppler-utils wrk
 
 .PHONY: run test lint serve debs-run debs-test db clean bench lock
 
+# The web server and, beside it, the task queue's worker (PDFs, e-mail); Ctrl-C stops both.
 run: debs-run $(VENV)/.run-installed db
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: see README)"
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - 'portal:create_app()'
+	$(BIN)/portal worker & worker=$$!; trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  $(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - 'portal:create_app()'
 
 # Bytecode on for the suite even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): otherwise
 # every pytest start and every subprocess (served portal, PDF workers) recompiles the portal.

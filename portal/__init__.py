@@ -76,6 +76,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from portal.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, select_locale
 
     db.init_app(app)
+    from portal import tasks
+
+    tasks.configure(app)  # PDFs and e-mail go to this app's queue (inline under TASKS_IMMEDIATE)
     from portal.services import changes
 
     changes.install()  # every transaction appends to the change feed
@@ -98,11 +101,24 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     login_manager.request_loader(load_token_user)  # Bearer device tokens, /api/v1 only
     login_manager.unauthorized_handler(unauthorized)
 
-    from portal.views import account, admin, api, auth, enterprise, errors, handoff, public, review, submissions
+    from portal.views import (
+        account,
+        admin,
+        api,
+        auth,
+        documents,
+        enterprise,
+        errors,
+        handoff,
+        public,
+        review,
+        submissions,
+    )
 
     app.register_blueprint(public.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(enterprise.bp)
+    app.register_blueprint(documents.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(submissions.bp)
     app.register_blueprint(admin.bp)

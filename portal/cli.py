@@ -10,9 +10,12 @@ from flask.cli import FlaskGroup
 
 from portal import create_app
 from portal.bench import bench_group
+from portal.bench_storm import bench_soak_command, bench_storm_command
 
 
 def main() -> None:
     cli = FlaskGroup(create_app=create_app, add_default_commands=True, add_version_option=False)
+    bench_group.add_command(bench_storm_command)
+    bench_group.add_command(bench_soak_command)
     cli.add_command(bench_group)
     cli(prog_name="portal")

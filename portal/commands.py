@@ -18,7 +18,8 @@ from portal.users_cli import users_group
 
 def register_commands(app: Flask) -> None:
     for command in (db_group, measures_group, seed_command, pdf_command, changes_group, rematch_command,
-                    reminders_group, users_group, sync_group, backup_command, restore_command, pdf_cache_group):
+                    reminders_group, users_group, sync_group, backup_command, restore_command, pdf_cache_group,
+                    worker_command):
         app.cli.add_command(command)
 
 
@@ -74,6 +75,21 @@ def measures_check() -> None:
         click.echo(f"{len(cat.measures)} measures, {len(problems)} problem(s): {counts}")
         sys.exit(1)
     click.echo(f"{len(cat.measures)} measures ok: {counts}")
+
+
+@click.command("worker")
+@click.option("--renderers", type=click.IntRange(1, 64), default=None,
+              help="PDF renderer processes on this host [default: half the cores, at least 1].")
+@with_appcontext
+def worker_command(renderers: int | None) -> None:
+    """Run the task queue's worker: PDF renders and e-mail (Ctrl-C stops it after the jobs in hand)."""
+    from portal import tasks
+    from portal.services import notifications, pdf_jobs  # noqa: F401 - the consumer must know their tasks
+
+    try:
+        tasks.run_worker(current_app._get_current_object(), renderers or tasks.default_renderers())  # type: ignore[attr-defined]
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("seed")

@@ -54,6 +54,11 @@ class Config:
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
     UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR", INSTANCE_DIR / "uploads"))
     PDF_CACHE_DIR = Path(os.environ.get("PDF_CACHE_DIR", INSTANCE_DIR / "pdf"))
+    # The task queue (portal/tasks.py): Redis when REDIS_URL is set, else this SQLite file (one host only).
+    TASKS_DB = Path(os.environ.get("TASKS_DB", INSTANCE_DIR / "tasks.db"))
+    TASKS_IMMEDIATE = os.environ.get("TASKS_IMMEDIATE", "") == "1"  # run tasks inline: no worker needed
+    # PDFs one enterprise may have queued or rendering at once; more get a 429 with a clear message.
+    PDF_JOBS_PER_ENTERPRISE = int(os.environ.get("PDF_JOBS_PER_ENTERPRISE", "5"))
     MAX_ATTACHMENTS = int(os.environ.get("MAX_ATTACHMENTS", "10"))
     COMPRESS_ALGORITHM = ["gzip", "br"]
     COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript", "application/json",
@@ -105,6 +110,7 @@ class TestingConfig(Config):
     SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
+    TASKS_IMMEDIATE = True  # PDFs and e-mail inline; tests/test_task_queue.py runs a real worker
     LOGIN_RATE_LIMIT = "1000 per minute"  # the throttle itself is tested with its own limit
     LOGIN_CLIENT_RATE_LIMIT = "1000 per minute"
     # scrypt was a third of the fixtures' time; tests check behaviour, not the hash's strength.

@@ -132,6 +132,31 @@ class IssuedDocument(SQLModel, table=True):
     issued_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class PdfJob(SQLModel, table=True):
+    """A PDF rendered off the request by the task queue: queued, running, then done or failed.
+
+    `inflight_key` is set while the job is queued or running and cleared when it ends: the unique
+    constraint lets two web hosts asking for the same document at once share one render.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, unique=True, index=True)  # the job's address in URLs, not guessable
+    enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
+    kind: str = Field(max_length=16)  # application | report
+    measure_id: str | None = Field(default=None, max_length=32)
+    input_hash: str = Field(max_length=64)
+    short_code: str = Field(max_length=16)  # chosen when queued, so a retry prints the same code
+    request_json: str = Field(sa_column=Column(Text, nullable=False))  # the checked inputs (PdfRequest)
+    state: str = Field(default="queued", max_length=16, index=True)
+    inflight_key: str | None = Field(default=None, max_length=120, unique=True)
+    document_id: int | None = Field(default=None, foreign_key="issueddocument.id")
+    error: str = Field(default="", max_length=500)
+    attempts: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+
 class Submission(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("enterprise_id", "idempotency_key", name="uq_submission_idem"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -57,6 +57,15 @@ class SubmissionStatus(LabelledStatus):
     FORWARDED = "forwarded", "已转交其他单位"
 
 
+class PdfJobState(LabelledStatus):
+    """Where a PDF rendered by the task queue stands (portal.services.pdf_jobs)."""
+
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "正在生成"
+    DONE = "done", "已完成"
+    FAILED = "failed", "生成失败"
+
+
 #: Queue order for "sort by status": what needs a reviewer first.
 STATUS_ORDER = (SubmissionStatus.SUBMITTED, SubmissionStatus.RESUBMITTED, SubmissionStatus.FORWARDED,
                 SubmissionStatus.IN_REVIEW, SubmissionStatus.RETURNED, SubmissionStatus.APPROVED,

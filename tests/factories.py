@@ -205,19 +205,20 @@ def act(browser: Browser, sid: int, action: str, comment: str = "意见", visibi
 
 def fake_pdf_renderer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Put a tiny stand-in for the WeasyPrint renderer (seconds per render) in place; returns the measures rendered."""
-    from portal.services import pdfs
+    from portal.db import db
+    from portal.services import pdf_jobs
 
     calls: list[str] = []
 
-    def download(session, write_session, enterprise_id, profile, measure_id, today, base_url,  # type: ignore[no-untyped-def]
-                 cache_dir, *, reference=""):
+    def issue_and_wait(session, enterprise_id, profile, measure_id, today, base_url,  # type: ignore[no-untyped-def]
+                       cache_dir, *, reference="", timeout=None):
         session.rollback()  # like the real one: no read snapshot held while "rendering"
         data = PDF + json.dumps([measure_id, enterprise_id, uuid.uuid4().hex]).encode()
         digest = hashlib.sha256(data).hexdigest()
         path = Path(cache_dir) / f"application-{digest[:12]}.pdf"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
-        with write_session() as writer:
+        with db.standalone() as writer:
             doc = IssuedDocument(short_code=digest[:10].upper(), kind="application", enterprise_id=enterprise_id,
                                  enterprise_name=str(profile.get("enterprise_name", "")), measure_id=measure_id,
                                  input_hash=digest, sha256=digest, path=str(path))
@@ -226,5 +227,5 @@ def fake_pdf_renderer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(measure_id)
         return doc, data, f"{measure_id}.pdf"
 
-    monkeypatch.setattr(pdfs, "download", download)
+    monkeypatch.setattr(pdf_jobs, "issue_and_wait", issue_and_wait)
     return calls

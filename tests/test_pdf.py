@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import select
 
 from portal.formatting import wan
 from portal.pdf.context import NO_CONTACT
@@ -377,44 +377,28 @@ def test_compacted_fonts_draw_identical_pixels(tmp_path):
 
 
 # -- issuing service -------------------------------------------------------------------------
-@pytest.fixture
-def session(tmp_path):
-    import portal.models  # noqa: F401 - registers the tables
+def _issue(app, enterprise_id, profile, measure_id, cache):
+    """The issuing service as a submission uses it: queued (inline under TASKS_IMMEDIATE) and waited for."""
+    from portal.db import db
+    from portal.services.pdf_jobs import issue_and_wait
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'portal.db'}")
-    SQLModel.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
-    engine.dispose()
-
-
-def writes_to(session):
-    """The `write_session` of pdfs.download: a fresh writing session on the same database."""
-
-    @contextlib.contextmanager
-    def write_session():
-        with Session(session.get_bind(), expire_on_commit=False) as writer:
-            yield writer
-
-    return write_session
-
-
-def test_issue_application_reuses_identical_documents(session, tmp_path, application):
-    from portal.models import Enterprise, IssuedDocument
-    from portal.services.pdfs import download
-
-    def issue(enterprise_id):
-        doc, data, _name = download(session, writes_to(session), enterprise_id, KOREAN, "d003-09", TODAY, BASE_URL,
-                                    cache)
+    with app.app_context():
+        doc, data, _name = issue_and_wait(db.session, enterprise_id, profile, measure_id, TODAY, BASE_URL, cache)
         return doc, data
 
-    cache = tmp_path / "pdf"
-    first = Enterprise(name="한국바이오 주식회사")
-    other = Enterprise(name="另一家企业")
-    session.add_all([first, other])
-    session.commit()  # download ends the caller's read transaction before it renders
 
-    doc, data = issue(first.id)
+def test_issue_application_reuses_identical_documents(app, tmp_path, application):
+    from portal.db import db
+    from portal.models import Enterprise, IssuedDocument, PdfJob
+
+    cache = tmp_path / "pdf"
+    with app.app_context():
+        first, other = Enterprise(name="한국바이오 주식회사"), Enterprise(name="另一家企业")
+        db.session.add_all([first, other])
+        db.session.commit()
+        first_id, other_id = first.id, other.id
+
+    doc, data = _issue(app, first_id, KOREAN, "d003-09", cache)
     assert data == application.data  # same inputs, no contacts stored: the very same PDF
     assert (doc.kind, doc.measure_id, doc.enterprise_name) == ("application", "d003-09", "한국바이오 주식회사")
     assert doc.sha256 == hashlib.sha256(data).hexdigest() and doc.input_hash == application.input_hash
@@ -422,27 +406,32 @@ def test_issue_application_reuses_identical_documents(session, tmp_path, applica
     assert path.parent == cache and path.read_bytes() == data
     stamp = path.stat().st_mtime_ns
 
-    again, data_again = issue(first.id)
+    again, data_again = _issue(app, first_id, KOREAN, "d003-09", cache)
     assert again.id == doc.id and data_again == data and path.stat().st_mtime_ns == stamp  # not re-rendered
 
     path.unlink()  # cache lost: rendered again under the same code, same bytes
-    restored, data_restored = issue(first.id)
+    restored, data_restored = _issue(app, first_id, KOREAN, "d003-09", cache)
     assert restored.id == doc.id and data_restored == data and path.read_bytes() == data
 
     # Same inputs for another enterprise: its own row, and a different code (codes are unique).
-    theirs, their_data = issue(other.id)
+    theirs, their_data = _issue(app, other_id, KOREAN, "d003-09", cache)
     assert theirs.id != doc.id and theirs.short_code != doc.short_code
     assert theirs.short_code in squashed(text_of(their_data))
-    assert len(session.exec(select(IssuedDocument)).all()) == 2
+    with app.app_context():
+        assert len(db.session.exec(select(IssuedDocument)).all()) == 2
+        jobs = db.session.exec(select(PdfJob).order_by(PdfJob.id)).all()
+        # one job per render (the second request found the cached file), each finished and out of flight
+        assert [(j.state, j.inflight_key) for j in jobs] == [("done", None)] * 3
 
 
-def test_issue_report_uses_stored_unit_contacts(session, tmp_path):
+def test_issue_report_uses_stored_unit_contacts(app, tmp_path):
+    from portal.db import db
     from portal.models import UnitContact
-    from portal.services.pdfs import download
 
-    session.add(UnitContact(unit_id="jlmpa-cosmetics", phone="0431-85550000", hours="工作日 9:00-17:00"))
-    session.commit()
-    doc, data, _name = download(session, writes_to(session), None, IMPORTER, None, TODAY, BASE_URL, tmp_path / "pdf")
+    with app.app_context():
+        db.session.add(UnitContact(unit_id="jlmpa-cosmetics", phone="0431-85550000", hours="工作日 9:00-17:00"))
+        db.session.commit()
+    doc, data = _issue(app, None, IMPORTER, None, tmp_path / "pdf")
     assert (doc.kind, doc.measure_id, doc.enterprise_id) == ("report", None, None)
     flat = squashed(text_of(data))
     assert "化妆品监管处（电话：0431-85550000，办公时间：工作日9:00-17:00）" in flat

@@ -18,13 +18,13 @@ from portal.extensions import db
 from portal.models import Attachment, IssuedDocument, Submission
 from portal.pdf.render import RenderedPdf
 from portal.pdf.request import short_code_for
-from portal.services import pdfs
+from portal.services import pdf_jobs, pdfs
 from portal.services.answers import profile_of
 from tests.factories import PDF, ZONE_DEVICE_MAKER, enterprise, submission_id, submit
 
 pytestmark = pytest.mark.usefixtures("fake_pdf")  # WeasyPrint is not under test here
 
-real_download = pdfs.download  # fake_pdf replaces it during each test; reports below use the real one
+real_issue = pdf_jobs.issue_and_wait  # fake_pdf replaces it during each test; reports below use the real one
 MB = 1024 * 1024
 
 
@@ -42,14 +42,15 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
                            measure_id=request.measure_id)
 
     monkeypatch.setattr(pdfs, "render_request", render_request)
+    monkeypatch.setattr(pdf_jobs, "render_request", render_request)
     return calls
 
 
 def _report(app: Flask, enterprise_id: int, day: dt.date) -> IssuedDocument:
     with app.app_context():
         profile = profile_of(db.session, enterprise_id)
-        doc, _data, _name = real_download(db.session, db.standalone, enterprise_id, profile, None, day,
-                                          "https://portal.example.cn", Path(app.config["PDF_CACHE_DIR"]))
+        doc, _data, _name = real_issue(db.session, enterprise_id, profile, None, day, "https://portal.example.cn",
+                                       Path(app.config["PDF_CACHE_DIR"]))
         return doc
 
 
@@ -115,7 +116,6 @@ def test_cache_cleanup_by_age_and_size_keeps_frozen_pdfs_and_verification(app: F
 
 def test_report_download_after_cleanup_renders_again(app: Flask, renders: list[str],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pdfs, "download", real_download)  # the route's real cache logic, fake renderer
     _, browser = enterprise(app)
     first = browser.client.get("/results/report.pdf")
     assert first.status_code == 200 and len(renders) == 1

@@ -119,19 +119,19 @@ def _race(app: Flask, monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> list[
     """Submit from two threads at once. On PostgreSQL both pass the early checks before either inserts
     (a barrier inside the PDF step); SQLite serialises writers at BEGIN IMMEDIATE, so there is no barrier."""
     from portal.models import User
-    from portal.services import pdfs
+    from portal.services import pdf_jobs
 
     user = make_user(app, "enterprise")
     set_answers(app, user, ZONE_DEVICE_MAKER)
     barrier = threading.Barrier(2) if app.config["DATABASE_URL"].startswith("postgresql") else None
-    issue = pdfs.download
+    issue = pdf_jobs.issue_and_wait
 
     def waiting_issue(*args: Any, **kw: Any) -> Any:
         if barrier is not None:
             barrier.wait(timeout=30)
         return issue(*args, **kw)
 
-    monkeypatch.setattr(pdfs, "download", waiting_issue)
+    monkeypatch.setattr(pdf_jobs, "issue_and_wait", waiting_issue)
     results: list[Any] = [None, None]
 
     def run(i: int) -> None:
@@ -230,10 +230,10 @@ def test_submit_without_csrf_or_token_is_refused(app: Flask) -> None:
 
 def test_real_pdf_is_frozen(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the real WeasyPrint renderer: the frozen PDF is the issued, verifiable document, with its reference."""
-    from portal.services import pdfs
+    from portal.services import pdf_jobs
 
     monkeypatch.undo()  # drop the fake renderer
-    assert pdfs.download.__module__ == "portal.services.pdfs"
+    assert pdf_jobs.issue_and_wait.__module__ == "portal.services.pdf_jobs"
     _, browser = enterprise(app)
     sid = submission_id(submit(browser))
     sub = load(app, sid)
@@ -253,12 +253,13 @@ def test_real_pdf_is_frozen(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_pdf_failure_is_a_clear_503_and_nothing_is_stored(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     from portal.pdf.errors import PdfError
-    from portal.services import pdfs
+    from portal.services import pdf_jobs
 
     def broken(*args: Any, **kw: Any) -> Any:
         raise PdfError("排版服务繁忙，请稍后重试。")
 
-    monkeypatch.setattr(pdfs, "download", broken)
+    monkeypatch.undo()  # the real queue and job, with a renderer that fails
+    monkeypatch.setattr(pdf_jobs, "render_request", broken)
     _, browser = enterprise(app)
     resp = submit(browser, files=[("a.pdf", PDF)])
     assert resp.status_code == 503 and "申请表 PDF 生成失败：排版服务繁忙" in resp.get_data(as_text=True)

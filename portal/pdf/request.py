@@ -69,6 +69,22 @@ class PdfRequest:
         name = self.profile.get("enterprise_name")
         return name.strip() if isinstance(name, str) and name.strip() else ""
 
+    def to_json(self) -> str:
+        """The request as JSON, for a render in another process or on another host (see from_json).
+
+        Keys keep their order (not sorted as in the hash): the order of contact fields is what a PDF prints.
+        """
+        return json.dumps({"kind": self.kind, "measure_id": self.measure_id, "profile": self.profile,
+                           "today": self.today.isoformat(), "contacts": self.contacts, "base_url": self.base_url,
+                           "reference": self.reference}, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> PdfRequest:
+        """A request stored by to_json; its input_hash is the one it had when stored."""
+        data = json.loads(text)
+        return cls(data["kind"], data["measure_id"], data["profile"], dt.date.fromisoformat(data["today"]),
+                   data["contacts"], data["base_url"], data.get("reference", ""))
+
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)

@@ -25,16 +25,16 @@ def issue(session: Session, enterprise_id: int, profile: dict[str, Any], measure
           reference: str) -> IssuedDocument:
     """Generate and record the application PDF and keep a copy of it (raises PdfError).
 
-    pdfs.download ends this session's read transaction before rendering and records the document
-    in its own short write transaction, so a render never holds the database write lock.
+    The render is a job for the task queue, first in line, and waited for: this session's read
+    transaction ends before it and the document is recorded in a short write transaction of its own,
+    so a render never holds the database write lock.
     """
     from portal.config import LOCAL_BASE_URL, public_base_url
-    from portal.db import db
-    from portal.services import pdfs
+    from portal.services import pdf_jobs
 
-    document, data, _name = pdfs.download(session, db.standalone, enterprise_id, profile, measure_id, today,
-                                          public_base_url(LOCAL_BASE_URL), Path(setting("PDF_CACHE_DIR")),
-                                          reference=reference)
+    document, data, _name = pdf_jobs.issue_and_wait(session, enterprise_id, profile, measure_id, today,
+                                                    public_base_url(LOCAL_BASE_URL), Path(setting("PDF_CACHE_DIR")),
+                                                    reference=reference)
     _keep_copy(document, data)
     return document
 

@@ -1,7 +1,8 @@
 """Notifications: a row per user in the portal, plus e-mail when SMTP_HOST is configured.
 
-E-mails are queued on the database session and sent only after it commits, so nobody is told
-about a change that was rolled back, and no SMTP round trip happens while the write lock is held.
+E-mails are held on the database session and handed to the task queue only after it commits, so
+nobody is told about a change that was rolled back; a worker sends them (portal/tasks.py) and tries
+again later when the mail server refuses, so an SMTP outage neither slows a request nor loses a message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from portal.config import setting
 from portal.models import Notification, User, utcnow
+from portal.tasks import MAIL_RETRIES, MAIL_RETRY_DELAY_S, PRIORITY_MAIL, app_context, huey
 
 log = logging.getLogger(__name__)
 _PENDING = "portal_pending_mail"
@@ -128,8 +130,23 @@ def _send_pending(session: Any) -> None:
         send_mail(mail)
 
 
-def send_mail(mail: Mail) -> bool:
-    """Send through SMTP_HOST, or log the message when no SMTP server is configured. Never raises."""
+def send_mail(mail: Mail) -> None:
+    """Queue an e-mail for a worker to send. Never raises: a queue outage is logged with the whole message."""
+    try:
+        send_mail_task(mail.to, mail.subject, mail.body, priority=PRIORITY_MAIL)
+    except Exception:
+        log.exception("could not queue e-mail to %s: %s\n%s", mail.to, mail.subject, mail.body)
+
+
+@huey.task(retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY_S, retry_backoff=2, name="send_mail")
+def send_mail_task(to: str, subject: str, body: str) -> None:
+    """Send one queued e-mail; an SMTP error raises, so the queue tries again later."""
+    with app_context():
+        deliver(Mail(to, subject, body))
+
+
+def deliver(mail: Mail) -> bool:
+    """Send through SMTP_HOST now (raises on an SMTP error), or log the message when no server is configured."""
     host = setting("SMTP_HOST", "")
     if not host:
         log.info("e-mail (SMTP_HOST not set) to %s: %s\n%s", mail.to, mail.subject, mail.body)
@@ -143,7 +160,6 @@ def send_mail(mail: Mail) -> bool:
         with smtplib.SMTP(host, int(setting("SMTP_PORT", 25)), timeout=10) as smtp:
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException):
-        # A mail server outage must not undo a review decision that is already committed.
-        log.exception("could not send e-mail to %s", mail.to)
-        return False
+        log.warning("could not send e-mail to %s (will be tried again)", mail.to, exc_info=True)
+        raise
     return True

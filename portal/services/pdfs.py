@@ -1,8 +1,8 @@
-"""Issue application forms and match reports as PDFs, recorded for verification (IssuedDocument).
+"""Application forms and match reports as PDFs: their inputs, the cache of rendered files and the
+verification rows (IssuedDocument). Identical inputs are rendered once: the same enterprise asking again
+for the same document (same input hash) gets the recorded row and the cached file.
 
-Identical inputs are rendered once: the same enterprise asking again for the same document
-(same input hash) gets the recorded row and the cached file. `download` renders with no
-database lock held and records the row through a separate writing session, which it commits.
+Who renders and when is portal.services.pdf_jobs (the task queue); this module stores and finds.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from portal.models import IssuedDocument, Submission, utcnow
-from portal.pdf.render import render_request
-from portal.pdf.request import PdfRequest, application_request, filename_for, report_request, short_code_for
+from portal.models import IssuedDocument, PdfJob, Submission, utcnow
+from portal.pdf.render import RenderedPdf, render_request
+from portal.pdf.request import PdfRequest, application_request, report_request, short_code_for
 from portal.services.units import CONTACT_FIELDS
 from portal.services.units import contacts as stored_contacts
 
@@ -40,18 +40,30 @@ def unit_contacts(session: Session) -> dict[str, dict[str, str]]:
     return out
 
 
-def _existing(session: Session, enterprise_id: int | None, request: PdfRequest) -> IssuedDocument | None:
+def build_request(session: Session, profile: Mapping[str, Any], measure_id: str | None, today: dt.date,
+                  base_url: str, *, reference: str = "") -> PdfRequest:
+    """The checked inputs of an application (measure_id) or a report (None), with the units' contacts."""
+    contacts = unit_contacts(session)
+    if measure_id is None:
+        return report_request(profile, today, contacts=contacts, base_url=base_url)
+    return application_request(profile, measure_id, today, contacts=contacts, base_url=base_url, reference=reference)
+
+
+def existing(session: Session, enterprise_id: int | None, request: PdfRequest) -> IssuedDocument | None:
+    """The document issued to this enterprise for exactly these inputs, if any."""
     query = select(IssuedDocument).where(IssuedDocument.input_hash == request.input_hash,
                                          IssuedDocument.kind == request.kind,
                                          IssuedDocument.enterprise_id == enterprise_id)
     return session.exec(query.order_by(IssuedDocument.id)).first()
 
 
-def _free_code(session: Session, request: PdfRequest, enterprise_id: int | None) -> str:
-    """The code derived from the inputs, or (if another enterprise holds it) a salted variant."""
+def free_code(session: Session, request: PdfRequest, enterprise_id: int | None) -> str:
+    """The code derived from the inputs, or (if another document or queued job holds it) a salted variant."""
     code = short_code_for(request.input_hash)
     attempt = 0
-    while session.exec(select(IssuedDocument.id).where(IssuedDocument.short_code == code)).first() is not None:
+    while (session.exec(select(IssuedDocument.id).where(IssuedDocument.short_code == code)).first() is not None
+           or session.exec(select(PdfJob.id).where(PdfJob.short_code == code,
+                                                   PdfJob.enterprise_id != enterprise_id)).first() is not None):
         attempt += 1
         code = short_code_for(request.input_hash, salt=f":{enterprise_id}:{attempt}")
     return code
@@ -62,12 +74,17 @@ def _cached_file(cache_dir: Path, doc: IssuedDocument) -> Path:
     return cache_dir / Path(doc.path).name if doc.path else cache_dir / f"{doc.kind}-{doc.short_code}.pdf"
 
 
-def _read_cached(cache_dir: Path, doc: IssuedDocument) -> bytes:
+def read_cached(cache_dir: Path, doc: IssuedDocument) -> bytes:
     """The cached file's bytes, or b"" when it is gone (`portal pdf-cache clean` may delete it at any time)."""
     try:
-        return _cached_file(cache_dir, doc).read_bytes()
+        return _cached_file(Path(cache_dir), doc).read_bytes()
     except (FileNotFoundError, IsADirectoryError):
         return b""
+
+
+def intact(doc: IssuedDocument, data: bytes) -> bool:
+    """Whether `data` is the document's PDF, as recorded."""
+    return bool(data) and hashlib.sha256(data).hexdigest() == doc.sha256
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -92,50 +109,19 @@ def _rerender(session: Session, doc: IssuedDocument, request: PdfRequest, cache_
     return pdf.data
 
 
-def download(session: Session, write_session: Any, enterprise_id: int | None, profile: Mapping[str, Any],
-             measure_id: str | None, today: dt.date, base_url: str,
-             cache_dir: Path, *, reference: str = "") -> tuple[IssuedDocument, bytes, str]:
-    """Application (measure_id) or report for a download: render with no database lock held.
-
-    `session` only reads; the verification row is written afterwards through `write_session`
-    (a context manager yielding a writing session), so a half-second render never blocks other
-    writers, and a read snapshot never has to be upgraded to a write (SQLite would refuse).
-    Returns (row, bytes, file name).
-    """
-    contacts = unit_contacts(session)
+def record(session: Session, enterprise_id: int | None, request: PdfRequest, pdf: RenderedPdf,
+           cache_dir: Path) -> tuple[IssuedDocument, bytes]:
+    """Store a rendered PDF in the cache and its verification row (or return the row a racer stored)."""
     cache_dir = Path(cache_dir)
-    if measure_id is None:
-        request = report_request(profile, today, contacts=contacts, base_url=base_url)
-    else:
-        request = application_request(profile, measure_id, today, contacts=contacts, base_url=base_url,
-                                      reference=reference)
-    name = filename_for(request)
-    doc = _existing(session, enterprise_id, request)
-    if doc is not None:
-        data = _read_cached(cache_dir, doc)
-        if data and hashlib.sha256(data).hexdigest() == doc.sha256:
-            return doc, data, name
-    code = doc.short_code if doc is not None else _free_code(session, request, enterprise_id)
-    session.rollback()  # end the read snapshot before the slow part
-    pdf = render_request(request, short_code=code)
-    with write_session() as writer:
-        row, data = _record(writer, enterprise_id, request, pdf, cache_dir)
-        writer.commit()
-    return row, data, name
-
-
-def _record(session: Session, enterprise_id: int | None, request: PdfRequest, pdf: Any,
-            cache_dir: Path) -> tuple[IssuedDocument, bytes]:
-    """Store an already rendered PDF and its verification row (or return the row a racer stored)."""
-    existing = _existing(session, enterprise_id, request)
-    if existing is not None and existing.short_code != pdf.short_code:
-        return existing, _read_cached(cache_dir, existing) or _rerender(session, existing, request, cache_dir)
+    found = existing(session, enterprise_id, request)
+    if found is not None and found.short_code != pdf.short_code:
+        return found, read_cached(cache_dir, found) or _rerender(session, found, request, cache_dir)
     path = cache_dir / f"{request.kind}-{pdf.short_code}.pdf"
     _write_atomically(path, pdf.data)
-    if existing is not None:  # re-rendered a missing or damaged cache file under its recorded code
-        existing.sha256, existing.path = pdf.sha256, str(path)
-        session.add(existing)
-        return existing, pdf.data
+    if found is not None:  # re-rendered a missing or damaged cache file under its recorded code
+        found.sha256, found.path = pdf.sha256, str(path)
+        session.add(found)
+        return found, pdf.data
     doc = IssuedDocument(short_code=pdf.short_code, kind=request.kind, enterprise_id=enterprise_id,
                          enterprise_name=(request.enterprise_name or "（未填写）")[:200], measure_id=request.measure_id,
                          input_hash=request.input_hash, sha256=pdf.sha256, path=str(path), issued_at=utcnow())

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -22,7 +21,7 @@ from portal.services import submissions as submission_service
 from portal.statuses import MatchStatus, SubmissionStatus
 from portal.templating import render
 from portal.views.access import access, same_site_path
-from portal.views.params import measure_or_404, since_or_400, whole_number
+from portal.views.params import since_or_400, whole_number
 
 bp = Blueprint("enterprise", __name__)
 
@@ -306,39 +305,6 @@ def results():
                   by_unit=by_lead_unit(applications), information=information, profile=profile,
                   contacts=contacts, cat=catalog(), not_covered=_not_covered(profile),
                   missing_identity=missing_identity, show=request.args.get("show", ""))
-
-
-def _send_pdf(measure_id: str | None):  # type: ignore[no-untyped-def]
-    from portal.config import LOCAL_BASE_URL, public_base_url
-    from portal.pdf import PdfError
-    from portal.services import pdfs
-
-    eid = _enterprise_id()
-    profile = answer_service.profile_of(db.session, eid)
-    try:
-        doc, data, filename = pdfs.download(db.session, db.standalone, eid, profile, measure_id, today(),
-                                            public_base_url(LOCAL_BASE_URL), current_app.config["PDF_CACHE_DIR"])
-    except PdfError as exc:
-        return render("errors/error.html", code=503, title="暂时无法生成 PDF", message=str(exc), status=503)
-    response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=filename,
-                         etag=doc.sha256, max_age=0)
-    response.headers["X-Verification-Code"] = doc.short_code
-    return response
-
-
-@bp.get("/results/<measure_id>/application.pdf")
-@access("enterprise")
-def application_pdf(measure_id: str):
-    """Pre-filled application form for one measure (print, sign, seal)."""
-    measure_or_404(measure_id, enterprise_facing=True)
-    return _send_pdf(measure_id)
-
-
-@bp.get("/results/report.pdf")
-@access("enterprise")
-def report_pdf():
-    """The match report: every applicable measure with reasons, amounts, validity and contacts."""
-    return _send_pdf(None)
 
 
 # -- live updates from the change feed (questionnaire sync, results and check-answers banners) ----------

@@ -123,7 +123,7 @@ def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[st
             "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
-            "pdf_url": url_for("enterprise.application_pdf", measure_id=measure.id),
+            "pdf_url": url_for("documents.application_pdf", measure_id=measure.id),
             "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
             "status_zh": SubmissionStatus.labels(), **extra}
