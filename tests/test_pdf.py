@@ -494,3 +494,23 @@ def test_issue_report_uses_stored_unit_contacts(session, tmp_path):
     flat = squashed(text_of(data))
     assert "化妆品监管处（电话：0431-85550000，办公时间：工作日9:00-17:00）" in flat
     assert doc.short_code in flat and Path(doc.path).read_bytes() == data
+
+
+# -- logging ---------------------------------------------------------------------------------
+def test_weasyprint_progress_lines_stay_out_of_the_logs(caplog: pytest.LogCaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch):
+    import logging
+
+    from weasyprint import HTML
+
+    from portal import quiet_library_loggers
+
+    weasyprint, fonttools = logging.getLogger("weasyprint"), logging.getLogger("fontTools")
+    monkeypatch.setattr(weasyprint, "level", logging.NOTSET)  # as a fresh process has it
+    monkeypatch.setattr(fonttools, "level", logging.DEBUG)  # chosen by an operator: kept
+    quiet_library_loggers()
+    assert (weasyprint.level, fonttools.level) == (logging.WARNING, logging.DEBUG)
+    with caplog.at_level(logging.INFO):
+        HTML(string="<p>吉林</p><link rel=stylesheet href=missing.css>", base_url="file:///nonexistent/").render()
+    records = [r for r in caplog.records if r.name.startswith("weasyprint")]
+    assert records and all(r.levelno >= logging.WARNING for r in records), records  # the failed link, not "Step 1…"

@@ -19,6 +19,7 @@ from weasyprint import CSS, HTML
 from weasyprint.html import element_has_link_type, parse_url
 from weasyprint.text.fonts import FontConfiguration
 
+from portal import quiet_library_loggers
 from portal.pdf.fetcher import BundledOnlyFetcher
 from portal.pdf.fonts import compact_cid_fonts
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob, RenderOutput
@@ -136,7 +137,7 @@ def worker_main(conn: Connection, memory_mb: int) -> None:
     """Worker loop: receive RenderJob, answer ("ok", RenderOutput) or ("error", message); None stops."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)  # refusals are reported to the parent instead
+    quiet_library_loggers()  # the parent reports refusals and failures; progress lines would flood its output
     # Fonts first, then the cap. Fontconfig rewrites the cache of a font folder it cannot read: capped, it
     # could read nothing and would record "no fonts" for every process on the host (seen: all PDFs lost their
     # CJK fonts until `fc-cache -f`). A failed warm-up only costs speed; real renders report their own errors.
