@@ -10,6 +10,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env, production_problems
 
+#: Libraries that log a line per render step at INFO ("Step 1 - Fetching and parsing HTML", …). The portal
+#: reports what matters itself (e.g. refused fetches, portal.pdf.render).
+QUIET_LOGGERS = ("weasyprint", "fontTools")
+
+
+def quiet_library_loggers() -> None:
+    """Set chatty libraries' loggers to WARNING, unless a level was chosen for them explicitly."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
+
 
 def _compressible_static(app: Flask) -> None:
     """Let Flask-Compress gzip static files too (send_file marks them pass-through otherwise)."""
@@ -70,6 +82,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError("SECRET_KEY is not configured")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_library_loggers()
     _production_checks(app)
     _trust_proxies(app)
 

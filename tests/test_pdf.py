@@ -26,8 +26,8 @@ from portal.pdf.errors import MeasureNotAvailable, PdfError
 from portal.pdf.fetcher import BundledOnlyFetcher, FetchRefused
 from portal.pdf.fonts import compact_cff
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
-from portal.pdf.render import render_application, render_report, template_base_url
-from portal.pdf.request import application_request, short_code_for
+from portal.pdf.render import build_html, render_application, render_report, template_base_url
+from portal.pdf.request import application_request, report_request, short_code_for
 from portal.pdf.worker import PdfWorkerPool, get_pool, shutdown_pool
 from portal.policy.catalog import catalog
 from portal.policy.matching import grouped, match_profile, total_max_cash
@@ -138,6 +138,53 @@ def test_identical_inputs_identical_pdf(application):
     later = application_request(KOREAN, "d003-09", TODAY + dt.timedelta(days=1), base_url=BASE_URL)
     assert later.input_hash != application.input_hash
     assert short_code_for(later.input_hash) != application.short_code
+
+
+def test_worker_reusing_fonts_and_style_sheets_renders_what_a_fresh_weasyprint_renders():
+    from portal.pdf import engine  # WeasyPrint in this process, with no state kept between renders
+
+    jobs = []
+    for request in (application_request(KOREAN, "d003-09", TODAY, base_url=BASE_URL),
+                    report_request(IMPORTER, TODAY, base_url=BASE_URL)):
+        jobs.append(RenderJob(build_html(request), template_base_url(request.kind), bytes.fromhex("ab" * 16)))
+    pool = PdfWorkerPool(size=1)  # one worker: every render below reuses what the earlier ones left
+    try:
+        first, report, again = (pool.render(job) for job in (jobs[0], jobs[1], jobs[0]))
+    finally:
+        pool.shutdown()
+    assert engine._shared is None
+    for output, job in ((first, jobs[0]), (report, jobs[1]), (again, jobs[0])):
+        fresh = engine.render_html(job)
+        assert output.data == fresh.data and output.pages == fresh.pages
+        # The parsed sheets stand in for the fetches, so the audit list stays the same.
+        assert output.requested == fresh.requested and output.refused == ()
+    common, kind = TEMPLATES_DIR.as_uri() + "/common/base.css", TEMPLATES_DIR.as_uri() + "/report/report.css"
+    assert report.requested[:2] == (common, kind) and report.requested[2].startswith("data:image/svg+xml")
+
+
+def test_parsed_style_sheets_stand_in_only_for_plain_links_to_bundled_files():
+    from weasyprint import HTML
+
+    from portal.pdf.engine import SharedStyles
+
+    shared = SharedStyles()
+    base = template_base_url("application")
+    html = build_html(application_request(KOREAN, "d003-09", TODAY))
+
+    def taken(text: str) -> tuple[list | None, list[str]]:
+        fetcher = BundledOnlyFetcher()
+        return shared.take_linked(HTML(string=text, base_url=base, url_fetcher=fetcher), fetcher), fetcher.requested
+
+    sheets, requested = taken(html)
+    assert sheets == [shared.sheets[url] for url in requested] and len(sheets) == 2
+    # Anything else keeps WeasyPrint's own path: the fetcher sees (and refuses) what it always did.
+    for extra in ("<style>p { color: red }</style>", f'<link rel="stylesheet" href="{PASSWD}">',
+                  '<link rel="stylesheet" href="../common/base.css" media="screen">',
+                  '<link rel="stylesheet" href="../common/layout.html">'):
+        assert taken(html.replace("</head>", extra + "</head>")) == (None, [])
+    output = get_pool().render(RenderJob(html.replace("</head>", f'<link rel="stylesheet" href="{PASSWD}"></head>'),
+                                         base))
+    assert output.refused == (PASSWD,)
 
 
 def test_service_request_form_addressed_to_lead_unit():
@@ -436,3 +483,23 @@ def test_issue_report_uses_stored_unit_contacts(app, tmp_path):
     flat = squashed(text_of(data))
     assert "化妆品监管处（电话：0431-85550000，办公时间：工作日9:00-17:00）" in flat
     assert doc.short_code in flat and Path(doc.path).read_bytes() == data
+
+
+# -- logging ---------------------------------------------------------------------------------
+def test_weasyprint_progress_lines_stay_out_of_the_logs(caplog: pytest.LogCaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch):
+    import logging
+
+    from weasyprint import HTML
+
+    from portal import quiet_library_loggers
+
+    weasyprint, fonttools = logging.getLogger("weasyprint"), logging.getLogger("fontTools")
+    monkeypatch.setattr(weasyprint, "level", logging.NOTSET)  # as a fresh process has it
+    monkeypatch.setattr(fonttools, "level", logging.DEBUG)  # chosen by an operator: kept
+    quiet_library_loggers()
+    assert (weasyprint.level, fonttools.level) == (logging.WARNING, logging.DEBUG)
+    with caplog.at_level(logging.INFO):
+        HTML(string="<p>吉林</p><link rel=stylesheet href=missing.css>", base_url="file:///nonexistent/").render()
+    records = [r for r in caplog.records if r.name.startswith("weasyprint")]
+    assert records and all(r.levelno >= logging.WARNING for r in records), records  # the failed link, not "Step 1…"

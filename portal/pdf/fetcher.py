@@ -38,7 +38,7 @@ class BundledOnlyFetcher(URLFetcher):
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         """Return the bundled resource for `url`, or raise FetchRefused."""
-        self.requested.append(url[:80] + ("…" if len(url) > 80 else ""))
+        self.record(url)
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             if len(url) > MAX_DATA_URI:
@@ -50,6 +50,10 @@ class BundledOnlyFetcher(URLFetcher):
                 content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
         return self._refuse(url, "not a bundled template file")
+
+    def record(self, url: str) -> None:
+        """List `url` as requested (shortened: data: URIs can be long)."""
+        self.requested.append(url[:80] + ("…" if len(url) > 80 else ""))
 
     def bundled_path(self, url: str) -> Path | None:
         """The file under the template root that a file: URL names, or None."""
