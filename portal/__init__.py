@@ -8,19 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env, production_problems
-
-#: Libraries that log a line per render step at INFO ("Step 1 - Fetching and parsing HTML", …). The portal
-#: reports what matters itself (e.g. refused fetches, portal.pdf.render).
-QUIET_LOGGERS = ("weasyprint", "fontTools")
-
-
-def quiet_library_loggers() -> None:
-    """Set chatty libraries' loggers to WARNING, unless a level was chosen for them explicitly."""
-    for name in QUIET_LOGGERS:
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
+from portal.config import INSTANCE_DIR, ROOT, Config, config_from_env, production_problems, quiet_library_loggers
 
 
 def _compressible_static(app: Flask) -> None:

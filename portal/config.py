@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import re
@@ -214,3 +215,16 @@ def public_base_url(fallback: str = "") -> str:
     if has_request_context():
         return request.host_url.rstrip("/")
     return fallback.rstrip("/")
+
+
+#: Libraries that log a line per render step at INFO ("Step 1 - Fetching and parsing HTML", …). The portal
+#: reports what matters itself (e.g. refused fetches, portal.pdf.render).
+QUIET_LOGGERS = ("weasyprint", "fontTools")
+
+
+def quiet_library_loggers() -> None:
+    """Set chatty libraries' loggers to WARNING, unless a level was chosen for them explicitly."""
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)

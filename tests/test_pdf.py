@@ -492,7 +492,7 @@ def test_weasyprint_progress_lines_stay_out_of_the_logs(caplog: pytest.LogCaptur
 
     from weasyprint import HTML
 
-    from portal import quiet_library_loggers
+    from portal.config import quiet_library_loggers
 
     weasyprint, fonttools = logging.getLogger("weasyprint"), logging.getLogger("fontTools")
     monkeypatch.setattr(weasyprint, "level", logging.NOTSET)  # as a fresh process has it

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from portal import quiet_library_loggers
+from portal.config import quiet_library_loggers
 from portal.pdf.render import build_html, render_request, template_base_url
 from portal.pdf.request import REPORT_STATUSES, application_request, report_request
 from portal.pdf.worker import get_pool

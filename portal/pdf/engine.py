@@ -19,7 +19,7 @@ from weasyprint import CSS, HTML
 from weasyprint.html import element_has_link_type, parse_url
 from weasyprint.text.fonts import FontConfiguration
 
-from portal import quiet_library_loggers
+from portal.config import quiet_library_loggers
 from portal.pdf.fetcher import BundledOnlyFetcher
 from portal.pdf.fonts import compact_cid_fonts
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob, RenderOutput
