@@ -147,9 +147,11 @@ def _setting(database_url: str, redis_url: str, webs: int, workers: int, rendere
             "webs": webs, "workers": workers, "renderers": renderers}
 
 
-def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6, database_url: str = "",
-              redis_url: str = "", webs: int = 1, workers: int = 1, renderers: int = 1) -> dict[str, Any]:
-    """The storm: latency figures while it lasts and the time until every PDF was delivered."""
+def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6, calm: float = 15.0,
+              database_url: str = "", redis_url: str = "", webs: int = 1, workers: int = 1,
+              renderers: int = 1) -> dict[str, Any]:
+    """The storm: latency while it lasts (and for `calm` seconds before, without PDFs), and the time until
+    every PDF was delivered."""
     with tempfile.TemporaryDirectory() as tmp:
         env = _deployment(Path(tmp), database_url, redis_url)
         emails = prepare(env, users + enterprises, ANSWERS)
@@ -163,7 +165,16 @@ def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6
                            for n, c in enumerate(steppers)]
             for t in background:
                 t.start()
-            time.sleep(5)  # the questionnaire traffic settles before the storm
+            time.sleep(5)  # the questionnaire traffic settles
+            # The same traffic without PDFs first: what the storm adds is the difference.
+            calm_since = _line_counts(running.access_logs)
+            with samples.lock:
+                samples.times.clear()
+                samples.statuses.clear()
+            time.sleep(calm)
+            calm_server, _ = _server_times(running.access_logs, calm_since)
+            with samples.lock:
+                calm_samples = Samples(times=defaultdict(list, {k: list(v) for k, v in samples.times.items()}))
             paths = ["/results/report.pdf", *(f"/results/{m}/application.pdf" for m in APPLICATIONS)]
             delivered: list[float] = []
             failures: list[str] = []
@@ -200,6 +211,7 @@ def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6
             server, busy = _server_times(running.access_logs, since)
     return {"seconds": storm_seconds, "delivered": sorted(delivered), "failures": failures,
             "requested": enterprises * per_enterprise, "rejected_429": busy, "samples": samples, "server": server,
+            "calm": {"seconds": calm, "samples": calm_samples, "server": calm_server},
             "users": users, "enterprises": enterprises,
             **_setting(database_url, redis_url, webs, workers, renderers)}
 
@@ -259,21 +271,28 @@ def format_figures(result: dict[str, Any]) -> str:
                      f"per user about every 3 minutes")
         lines.append(_line("report downloads (client, request to file)", reports, unit=1, suffix="s")
                      .replace(" ms", " s"))
-    server = result["server"]
-    lines.append("server-side (gunicorn access log):")
-    for kind in ("step", "autosave", "healthz", "pdf pages", "all"):
-        if server.get(kind):
-            lines.append(_line(kind, server[kind]))
-    lines.append("client-side (load generator on the same cores):")
-    for kind in ("step", "autosave", "healthz"):
-        lines.append(_line(kind, samples.times.get(kind, [])) + f"; errors {samples.errors(kind)}")
+    lines += _latencies(result["server"], samples)
+    if "calm" in result:
+        lines.append(f"the same questionnaire traffic in the {result['calm']['seconds']:g} s before, without PDFs:")
+        lines += _latencies(result["calm"]["server"], result["calm"]["samples"])
     return "\n".join(lines)
+
+
+def _latencies(server: dict[str, list[float]], samples: Samples) -> list[str]:
+    lines = ["server-side (gunicorn access log):"]
+    lines += [_line(kind, server[kind]) for kind in ("step", "autosave", "healthz", "pdf pages", "all")
+              if server.get(kind)]
+    lines.append("client-side (load generator on the same cores):")
+    lines += [_line(kind, samples.times.get(kind, [])) + f"; errors {samples.errors(kind)}"
+              for kind in ("step", "autosave", "healthz")]
+    return lines
 
 
 @click.command("storm")
 @click.option("--users", default=50, show_default=True, help="People stepping through the questionnaire.")
 @click.option("--enterprises", default=10, show_default=True, help="Enterprises asking for PDFs at once.")
 @click.option("--per-enterprise", default=6, show_default=True, help="PDF requests per enterprise (report + forms).")
+@click.option("--calm", default=15.0, show_default=True, help="Seconds of the same traffic without PDFs, first.")
 @click.option("--database-url", default="", help="PostgreSQL URL (default: a temporary SQLite file).")
 @click.option("--redis-url", default="", help="Redis URL for the queue (default: a SQLite queue file).")
 @click.option("--webs", default=1, show_default=True, help="Web processes (hosts), gunicorn 2 workers x 4 threads.")
