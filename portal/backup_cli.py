@@ -74,7 +74,7 @@ def pdf_cache_group() -> None:
 def pdf_cache_clean(max_mb: int | None, max_days: int | None, dry_run: bool) -> None:
     """Delete cached PDFs oldest first beyond the size or age cap; never a PDF a submission froze."""
     from portal.extensions import db
-    from portal.services import pdfs
+    from portal.services import pdf_jobs, pdfs
 
     config = current_app.config
     max_mb = int(config["PDF_CACHE_MAX_MB"]) if max_mb is None else max_mb
@@ -82,6 +82,8 @@ def pdf_cache_clean(max_mb: int | None, max_days: int | None, dry_run: bool) -> 
     with db.standalone() as session:
         result = pdfs.clean_cache(session, Path(config["PDF_CACHE_DIR"]), Path(config["UPLOAD_DIR"]) / "applications",
                                   max_bytes=max_mb * 1024 * 1024, max_age_days=max_days, dry_run=dry_run)
+        jobs = 0 if dry_run else pdf_jobs.forget_finished(session)
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {result.deleted} files ({result.freed_bytes / 1048576:.1f} MB); kept {result.kept} "
-               f"({result.kept_bytes / 1048576:.1f} MB, {result.protected} frozen by submissions)")
+               f"({result.kept_bytes / 1048576:.1f} MB, {result.protected} frozen by submissions); "
+               f"forgot {jobs} finished PDF jobs")

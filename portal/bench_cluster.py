@@ -143,7 +143,10 @@ def cluster(env: dict[str, str], *, webs: int = 1, web_workers: int = 2, threads
 
 def sign_in(base_url: str, email: str, timeout: float = 30) -> httpx.Client:
     """An HTTP client signed in as `email`, with the CSRF token for htmx-style posts in its headers."""
-    client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
+    # gunicorn closes a connection idle for 2 s (--keep-alive): let go of it sooner, as browsers do,
+    # so a request never goes out on a connection the server is closing at that moment.
+    client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False,
+                          limits=httpx.Limits(keepalive_expiry=1.0))
     token = _CSRF.search(client.get("/login").text)
     assert token, "no CSRF token on the sign-in page"
     response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)})

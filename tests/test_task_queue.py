@@ -139,6 +139,27 @@ def test_a_job_lost_with_its_worker_is_failed_and_queued_again(queued_app: Flask
     assert states == [(token, "failed"), (new_token, "queued")]
 
 
+def test_finished_jobs_are_forgotten_after_two_days_by_the_cache_cleanup(queued_app: Flask) -> None:
+    _, browser = enterprise(queued_app)
+    old_token = _job_token(browser.client.get("/results/report.pdf"))
+    _job_token(browser.client.get(f"/results/{MEASURE}/application.pdf"))
+    with queued_app.app_context():
+        old, in_flight = db.session.exec(select(PdfJob).order_by(PdfJob.id)).all()
+        pdf_jobs.run(old.id or 0)
+        db.session.rollback()
+        old = db.session.get(PdfJob, old.id)
+        assert old is not None and old.finished_at is not None
+        old.finished_at -= dt.timedelta(days=3)
+        db.session.add(old)
+        db.session.commit()
+    result = queued_app.test_cli_runner().invoke(args=["pdf-cache", "clean"])
+    assert result.exit_code == 0 and "forgot 1 finished PDF jobs" in result.output, result.output
+    assert [j.state for j in _jobs(queued_app)] == ["queued"]  # the one in flight stays
+    assert browser.client.get(f"/app/documents/{old_token}").status_code == 404
+    with queued_app.app_context():
+        assert len(db.session.exec(select(IssuedDocument)).all()) == 1  # the document itself stays verifiable
+
+
 def test_too_many_pdfs_in_flight_is_a_clear_429(queued_app: Flask) -> None:
     queued_app.config["PDF_JOBS_PER_ENTERPRISE"] = 1
     _, browser = enterprise(queued_app)

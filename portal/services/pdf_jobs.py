@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -190,6 +191,18 @@ def delivery(session: Session, job: PdfJob, cache_dir: Path) -> Delivery | None:
     if not pdfs.intact(doc, data):
         return None
     return Delivery(doc, data, filename_for(PdfRequest.from_json(job.request_json)))
+
+
+def forget_finished(session: Session, older_than: dt.timedelta = dt.timedelta(days=2)) -> int:
+    """Delete the rows of jobs that ended before `older_than` ago (their documents stay); returns how many.
+
+    A progress page older than that has long been read; its link then answers 404.
+    """
+    cutoff = utcnow() - older_than
+    query = delete(PdfJob).where(col(PdfJob.state).not_in(IN_FLIGHT), col(PdfJob.finished_at) < cutoff)
+    deleted = session.exec(query).rowcount  # type: ignore[call-overload]
+    session.commit()
+    return int(deleted or 0)
 
 
 # -- the worker side --------------------------------------------------------------------------
