@@ -143,8 +143,8 @@ def _stepper(client: httpx.Client, samples: Samples, stop: threading.Event, paus
         stop.wait(rng.uniform(*pause))
 
 
-def _deployment(tmp: Path, database_url: str, redis_url: str) -> dict[str, str]:
-    instance = tmp / "instance"
+def _deployment(tmp: Path, database_url: str, redis_url: str, logs: str = "") -> dict[str, str]:
+    instance = Path(logs) if logs else tmp / "instance"
     return portal_env(instance, database_url or f"sqlite:///{instance / 'portal.db'}", redis_url)
 
 
@@ -189,11 +189,11 @@ def _pdf_storm(urls: list[str], emails: list[str], per_enterprise: int, results:
 
 def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6, calm: float = 15.0,
               database_url: str = "", redis_url: str = "", webs: int = 1, workers: int = 1,
-              renderers: int = 1, threads: int = 4) -> dict[str, Any]:
+              renderers: int = 1, threads: int = 4, logs: str = "") -> dict[str, Any]:
     """The storm: latency while it lasts (and for `calm` seconds before, without PDFs), and the time until
     every PDF was delivered."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = _deployment(Path(tmp), database_url, redis_url)
+        env = _deployment(Path(tmp), database_url, redis_url, logs)
         emails = prepare(env, users + enterprises, ANSWERS)
         with cluster(env, webs=webs, threads=threads, workers=workers, renderers=renderers,
                      access_format=ACCESS_FORMAT) as running:
@@ -243,10 +243,10 @@ def run_storm(*, users: int = 50, enterprises: int = 10, per_enterprise: int = 6
 
 def run_soak(*, users: int = 200, seconds: int = 360, report_every: float = 180.0, database_url: str = "",
              redis_url: str = "", webs: int = 1, workers: int = 1, renderers: int = 1,
-             threads: int = 4) -> dict[str, Any]:
+             threads: int = 4, logs: str = "") -> dict[str, Any]:
     """The soak: `users` autosaving every 3–7 s (a step page between), each downloading its report now and then."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = _deployment(Path(tmp), database_url, redis_url)
+        env = _deployment(Path(tmp), database_url, redis_url, logs)
         emails = prepare(env, users, ANSWERS)
         with cluster(env, webs=webs, threads=threads, workers=workers, renderers=renderers,
                      access_format=ACCESS_FORMAT) as running:
@@ -254,15 +254,15 @@ def run_soak(*, users: int = 200, seconds: int = 360, report_every: float = 180.
             clients = [sign_in(urls[i % len(urls)], emails[i]) for i in range(users)]
             samples, stop = Samples(), threading.Event()
             since = _line_counts(running.access_logs)
-            threads = [threading.Thread(target=_monitor, args=(urls[0], samples, stop))]
+            people = [threading.Thread(target=_monitor, args=(urls[0], samples, stop))]
             # A step page and an autosave per cycle, 1.5–3.5 s apart: one autosave every 3–7 s.
-            threads += [threading.Thread(target=_stepper, args=(c, samples, stop, (1.5, 3.5), n, report_every))
-                        for n, c in enumerate(clients)]
-            for t in threads:
+            people += [threading.Thread(target=_stepper, args=(c, samples, stop, (1.5, 3.5), n, report_every))
+                       for n, c in enumerate(clients)]
+            for t in people:
                 t.start()
             stop.wait(seconds)
             stop.set()
-            for t in threads:
+            for t in people:
                 t.join()
             for c in clients:
                 c.close()
@@ -329,6 +329,7 @@ def _latencies(server: dict[str, list[float]], samples: Samples) -> list[str]:
 @click.option("--workers", default=1, show_default=True, help="Worker processes (hosts).")
 @click.option("--renderers", default=1, show_default=True, help="PDF renderers per worker.")
 @click.option("--threads", default=4, show_default=True, help="Threads per gunicorn worker.")
+@click.option("--logs", default="", help="Keep the deployment (database, logs) in this new folder.")
 def bench_storm_command(**options: Any) -> None:
     """PDFs requested all at once while the questionnaire is in use: latency and time to the last PDF."""
     click.echo(format_figures(run_storm(**options)))
@@ -344,6 +345,7 @@ def bench_storm_command(**options: Any) -> None:
 @click.option("--workers", default=1, show_default=True)
 @click.option("--renderers", default=1, show_default=True)
 @click.option("--threads", default=4, show_default=True)
+@click.option("--logs", default="", help="Keep the deployment (database, logs) in this new folder.")
 def bench_soak_command(**options: Any) -> None:
     """Many people autosaving for minutes, each downloading the match report now and then."""
     click.echo(format_figures(run_soak(**options)))

@@ -134,6 +134,23 @@ class Database:
         if session is not None:
             session.close()
 
+    def write_now(self, session: Session, statement: Any) -> None:
+        """Run one small write (an UPDATE) and commit it, from a request that may or may not write.
+
+        A writing request already holds the writers' lock, so the statement runs and commits in its
+        session (callers commit nothing else with it). A reading request (GET) holds a SQLite read
+        snapshot, which cannot become a write once another writer has committed since it began
+        ("database is locked", at once, whatever the busy timeout): there the statement runs in a
+        short writing session of its own, beside the snapshot.
+        """
+        if _may_write():
+            session.exec(statement)
+            session.commit()
+            return
+        with self.standalone() as writer:
+            writer.exec(statement)
+            writer.commit()
+
     @contextmanager
     def standalone(self) -> Iterator[Session]:
         """A writing session outside a request (CLI, seeding, benchmarks)."""

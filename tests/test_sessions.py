@@ -9,7 +9,7 @@ from flask import Flask
 from sqlmodel import Session, select
 
 from portal.extensions import db
-from portal.models import User, UserSession
+from portal.models import DeviceToken, User, UserSession
 from portal.services import devices
 from tests.factories import PASSWORD, Browser, make_user
 
@@ -136,3 +136,38 @@ def test_only_the_secret_digest_is_stored(app: Flask) -> None:
     with app.app_context(), Session(db.engine) as session:
         row = session.exec(select(UserSession).where(UserSession.user_id == user["id"])).one()
     assert secret and secret not in row.secret_hash and len(row.secret_hash) == 64
+
+
+def test_a_read_that_refreshes_its_device_after_another_write_does_not_fail(app: Flask) -> None:
+    """Seen under load on SQLite: a GET touching its device row after another request had committed got
+    "database is locked" (a read snapshot cannot become a write) and answered 500."""
+    from portal.services import tokens
+
+    user = make_user(app, "enterprise")
+    with app.app_context(), db.standalone() as session:
+        stored = session.get(User, user["id"])
+        assert stored is not None
+        login_id = devices.start_session(session, stored)
+        token, plaintext = tokens.issue(session, stored, "台式机同步", "read")
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+        for row in session.exec(select(UserSession).where(UserSession.user_id == user["id"])):
+            row.last_seen_at = long_ago
+            session.add(row)
+        session.commit()
+    with app.test_request_context("/app", method="GET"):
+        db.session.exec(select(User)).first()  # the request's read snapshot begins
+        with db.standalone() as other:  # another request commits meanwhile
+            other_user = other.get(User, user["id"])
+            assert other_user is not None
+            other_user.name = "改过的名字"
+            other.add(other_user)
+            other.commit()
+        loaded = devices.load_session_user(login_id)
+        assert loaded is not None and loaded.id == user["id"]
+        assert tokens.authenticate(db.session, plaintext) is not None  # the API's device tokens likewise
+    with app.app_context(), Session(db.engine) as session:
+        row = session.exec(select(UserSession).where(UserSession.user_id == user["id"])).one()
+        used = session.get(DeviceToken, token.id)
+        assert used is not None and used.last_used_at is not None
+    for when in (row.last_seen_at, used.last_used_at):
+        assert (when if when.tzinfo else when.replace(tzinfo=dt.UTC)) > long_ago + dt.timedelta(minutes=5)

@@ -124,6 +124,31 @@ def test_a_failed_render_is_shown_with_its_reason_and_a_way_to_try_again(queued_
     assert _job_token(browser.client.get("/results/report.pdf")) != token
 
 
+def test_a_queue_that_cannot_take_the_job_is_a_clear_503_and_leaves_nothing_in_flight(
+        queued_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(*args: Any, **kw: Any) -> None:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(huey, "enqueue", unreachable)
+    _, browser = enterprise(queued_app)
+    refused = browser.client.get("/results/report.pdf")
+    assert refused.status_code == 503 and "PDF 生成服务暂时无法接收任务" in refused.get_data(as_text=True)
+    assert [(j.state, j.inflight_key) for j in _jobs(queued_app)] == [("failed", None)]
+
+
+def test_a_job_waiting_long_says_the_worker_may_not_be_running(queued_app: Flask) -> None:
+    _, browser = enterprise(queued_app)
+    token = _job_token(browser.client.get("/results/report.pdf"))
+    assert "排队时间较长" not in browser.client.get(f"/app/documents/{token}").get_data(as_text=True)
+    with queued_app.app_context():
+        job = db.session.exec(select(PdfJob)).one()
+        job.created_at -= dt.timedelta(minutes=2)
+        db.session.add(job)
+        db.session.commit()
+    html = browser.client.get(f"/app/documents/{token}").get_data(as_text=True)
+    assert 'data-state="queued"' in html and "排队时间较长" in html
+
+
 def test_a_job_lost_with_its_worker_is_failed_and_queued_again(queued_app: Flask) -> None:
     _, browser = enterprise(queued_app)
     token = _job_token(browser.client.get("/results/report.pdf"))

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import secrets
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from portal.extensions import db
@@ -59,10 +60,8 @@ def load_session_user(login_id: str) -> User | None:
     if user is None or not user.is_active:
         return None
     if now - _aware(row.last_seen_at) > SESSION_TOUCH_EVERY:
-        # Loading the user comes before the request's own work, so this commit carries nothing else.
-        row.last_seen_at = now
-        session.add(row)
-        session.commit()
+        # Loading the user comes before the request's own work, so this write carries nothing else.
+        db.write_now(session, update(UserSession).where(col(UserSession.id) == row.id).values(last_seen_at=now))
     object.__setattr__(user, DEVICE_LOGIN, login_id)
     object.__setattr__(user, DEVICE_SESSION_ID, row.id)
     return user

@@ -37,6 +37,9 @@ IN_FLIGHT = (PdfJobState.QUEUED, PdfJobState.RUNNING)
 #: Renders of one job before it is given up (a worker crash mid-render is retried by the queue).
 MAX_ATTEMPTS = 3
 LOST_JOB = "生成中断（处理服务重启或超时），请重新生成。"
+QUEUE_DOWN = "PDF 生成服务暂时无法接收任务，请稍后重试；如持续出现请联系平台管理员。"
+#: A job queued longer than this gets a hint on its page: perhaps no worker is running.
+SLOW_QUEUE = dt.timedelta(seconds=60)
 
 
 class PdfBusy(UserError):
@@ -112,7 +115,12 @@ def start(session: Session, enterprise_id: int | None, request: PdfRequest, cach
         job_id = job.id
     assert job_id is not None
     if created:
-        render_pdf_task(job_id, priority=priority)  # after commit: the worker must find the row
+        try:
+            render_pdf_task(job_id, priority=priority)  # after commit: the worker must find the row
+        except Exception as exc:  # the queue is unreachable: say so now rather than leave a job nobody runs
+            log.exception("could not queue PDF job %s", job_id)
+            _finish(job_id, PdfJobState.FAILED, error=QUEUE_DOWN)
+            raise PdfError(QUEUE_DOWN) from exc
     return _reload(job_id)
 
 
@@ -174,6 +182,11 @@ def state_of(job: PdfJob, now: dt.datetime | None = None) -> PdfJobState:
     if job.state in IN_FLIGHT and _stale(job, now or utcnow()):
         return PdfJobState.FAILED
     return PdfJobState(job.state)
+
+
+def waiting_long(job: PdfJob, now: dt.datetime | None = None) -> bool:
+    """Queued for longer than a render queue should ever take on a healthy deployment."""
+    return job.state == PdfJobState.QUEUED and job.created_at < (now or utcnow()) - SLOW_QUEUE
 
 
 def error_of(job: PdfJob) -> str:

@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import secrets
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from portal.db import db
 from portal.errors import UserError
 from portal.models import DeviceToken, User, utcnow
 from portal.services import audit
@@ -79,8 +81,6 @@ def authenticate(session: Session, plaintext: str) -> tuple[User, DeviceToken] |
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=dt.UTC)
     if last is None or now - last > TOUCH_EVERY:
-        # Authentication runs before the request does any work, so this commit carries nothing else.
-        token.last_used_at = now
-        session.add(token)
-        session.commit()
+        # Authentication runs before the request does any work, so this write carries nothing else.
+        db.write_now(session, update(DeviceToken).where(col(DeviceToken.id) == token.id).values(last_used_at=now))
     return user, token

@@ -54,6 +54,8 @@ def _send_or_queue(pdf_request: PdfRequest) -> Response:
                                  limit=current_app.config["PDF_JOBS_PER_ENTERPRISE"])
     except pdf_jobs.PdfBusy as exc:
         return _unavailable(str(exc), exc.status)
+    except PdfError as exc:  # the queue could not take the job
+        return _unavailable(str(exc))
     if isinstance(outcome, pdf_jobs.Delivery):
         return _send(outcome)
     if outcome.state == PdfJobState.DONE and (done := pdf_jobs.delivery(db.session, outcome, _cache_dir())):
@@ -115,7 +117,8 @@ def job(token: str) -> Response:
     return render("documents/job.html", block="progress", job=found, state=state, title=_title(found),
                   ahead=pdf_jobs.position(db.session, found) if state == PdfJobState.QUEUED else 0,
                   error=pdf_jobs.error_of(found) if state == PdfJobState.FAILED else "",
-                  again_url=_again_url(found), in_flight=state in pdf_jobs.IN_FLIGHT)
+                  again_url=_again_url(found), in_flight=state in pdf_jobs.IN_FLIGHT,
+                  waiting_long=pdf_jobs.waiting_long(found))
 
 
 @bp.get("/app/documents/<token>/file")
