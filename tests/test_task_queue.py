@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,8 @@ from sqlmodel import select
 from portal import create_app
 from portal.extensions import db
 from portal.models import IssuedDocument, PdfJob
-from portal.services import notifications, pdf_jobs
+from portal.services import notifications, pdf_jobs, pdfs
+from portal.services.answers import profile_of
 from portal.tasks import huey
 from tests.factories import ZONE_DEVICE_MAKER, Browser, enterprise, settings_for_tests, truncate
 
@@ -279,3 +281,34 @@ def test_a_worker_process_renders_every_queued_pdf_exactly_once(queued_app: Flas
         assert len(db.session.exec(select(IssuedDocument)).all()) == 3
     assert huey.pending_count() == 0
     assert "Traceback" not in log, log[-2000:]
+
+
+def test_a_submission_waiting_for_a_job_already_in_flight_does_not_block_its_worker(queued_app: Flask) -> None:
+    """A writing request (POST) holds SQLite's writers' lock from its first read: before it waits for a job,
+    it must let go of it, or the worker could never record the PDF (nor the request read the job again)."""
+    user, _ = enterprise(queued_app)
+    eid, today, base = user["enterprise_id"], dt.date(2026, 6, 1), "https://portal.example.cn"
+    cache = Path(queued_app.config["PDF_CACHE_DIR"])
+    with queued_app.app_context():
+        profile = profile_of(db.session, eid)
+        queued = pdf_jobs.start(db.session, eid, pdfs.build_request(db.session, profile, MEASURE, today, base),
+                                cache, limit=None)
+    assert isinstance(queued, PdfJob)  # in flight; the submission below finds and waits for it
+    outcome: list[Any] = []
+
+    def submit() -> None:
+        with queued_app.test_request_context("/app/submissions/new", method="POST"):
+            outcome.append(pdf_jobs.issue_and_wait(db.session, eid, profile, MEASURE, today, base, cache,
+                                                   timeout=20))
+
+    def worker() -> None:
+        time.sleep(0.3)  # the submission is waiting by now
+        with queued_app.app_context():
+            pdf_jobs.run(queued.id or 0)
+
+    threads = [threading.Thread(target=submit, daemon=True), threading.Thread(target=worker, daemon=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcome and outcome[0][1].startswith(b"%PDF-"), "the submission and the worker blocked each other"

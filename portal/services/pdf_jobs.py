@@ -106,9 +106,13 @@ def start(session: Session, enterprise_id: int | None, request: PdfRequest, cach
     key = inflight_key(enterprise_id, request)
     now = utcnow()
     job = _in_flight(session, key)
+    if job is not None:
+        session.expunge(job)  # keeps its loaded values through the rollback
+    # End the read transaction: the writer below, or a caller polling the job, takes the write lock
+    # (on SQLite a writing request's session holds it from its first read on).
+    session.rollback()
     if job is not None and not _stale(job, now):
         return job
-    session.rollback()  # end the read snapshot: the writer below may wait for the write lock
     with db.standalone() as writer:
         job, created = _create(writer, enterprise_id, request, key, limit, now)
         writer.commit()
