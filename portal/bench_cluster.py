@@ -5,6 +5,7 @@ database and one queue exactly as separate hosts would.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -75,8 +76,6 @@ def prepare(env: dict[str, str], enterprises: int, answers: dict[str, Any] | Non
               " verified=True)\n"
               "        for name, value in {**given, 'enterprise_name': f'压测企业{i}'}.items():\n"
               "            answers.save_answer(s, u.enterprise_id, u.id, name, value, None)\n")
-    import json
-
     subprocess.run([sys.executable, "-c", script, str(enterprises), PASSWORD, json.dumps(answers or {})],
                    env=env, check=True, capture_output=True)
     return [f"load{i}@bench.invalid" for i in range(enterprises)]

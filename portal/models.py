@@ -144,7 +144,6 @@ class PdfJob(SQLModel, table=True):
     enterprise_id: int | None = Field(default=None, foreign_key="enterprise.id", index=True)
     kind: str = Field(max_length=16)  # application | report
     measure_id: str | None = Field(default=None, max_length=32)
-    input_hash: str = Field(max_length=64)
     short_code: str = Field(max_length=16)  # chosen when queued, so a retry prints the same code
     request_json: str = Field(sa_column=Column(Text, nullable=False))  # the checked inputs (PdfRequest)
     state: str = Field(default="queued", max_length=16, index=True)

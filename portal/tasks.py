@@ -92,9 +92,4 @@ def run_worker(app: Flask, renderers: int, *, nice: int = 10) -> None:
     consumer.run()
 
 
-def pending() -> int:
-    """Tasks waiting in the queue (not counting those running)."""
-    return int(huey.pending_count())
-
-
-__all__ = ["app_context", "configure", "default_renderers", "huey", "pending", "run_worker"]
+__all__ = ["app_context", "configure", "default_renderers", "huey", "run_worker"]

@@ -81,6 +81,22 @@ def settings_for_tests(**overrides: Any) -> dict[str, Any]:
     return settings
 
 
+@contextmanager
+def app_with_queue(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app whose tasks go to a real SQLite queue file, which nothing consumes unless a test runs the worker."""
+    from portal import create_app
+    from portal.tasks import huey
+
+    app = create_app(settings_for_tests(DATABASE_URL=database_url, UPLOAD_DIR=tmp_path / "uploads",
+                                        PDF_CACHE_DIR=tmp_path / "pdf", TASKS_IMMEDIATE=False,
+                                        TASKS_DB=tmp_path / "tasks.db", REDIS_URL=""))
+    try:
+        yield app
+    finally:
+        truncate(app)
+        huey.immediate = True  # the next app configures the queue again; leave no file-backed queue behind
+
+
 def truncate(app: Flask) -> None:
     """Empty every table of the app's database (the schema stays): the next test starts clean."""
     from sqlmodel import SQLModel

@@ -22,26 +22,20 @@ import pytest
 from flask import Flask
 from sqlmodel import select
 
-from portal import create_app
 from portal.extensions import db
 from portal.models import IssuedDocument, PdfJob
 from portal.services import notifications, pdf_jobs, pdfs
 from portal.services.answers import profile_of
 from portal.tasks import huey
-from tests.factories import ZONE_DEVICE_MAKER, Browser, enterprise, settings_for_tests, truncate
+from tests.factories import ZONE_DEVICE_MAKER, Browser, app_with_queue, enterprise
 
 MEASURE = "d003-09"
 
 
 @pytest.fixture()
 def queued_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app whose tasks go to a real SQLite queue file that nothing consumes unless a test starts a worker."""
-    app = create_app(settings_for_tests(DATABASE_URL=database_url, UPLOAD_DIR=tmp_path / "uploads",
-                                        PDF_CACHE_DIR=tmp_path / "pdf", TASKS_IMMEDIATE=False,
-                                        TASKS_DB=tmp_path / "tasks.db", REDIS_URL=""))
-    yield app
-    truncate(app)
-    huey.immediate = True  # the next app configures it again; leave no file-backed queue behind
+    with app_with_queue(database_url, tmp_path) as app:
+        yield app
 
 
 def _job_token(response: Any) -> str:

@@ -88,12 +88,6 @@ def _retire_if_lost(session: Session, job: PdfJob, now: dt.datetime) -> bool:
     return True
 
 
-def in_flight_count(session: Session, enterprise_id: int | None) -> int:
-    query = select(func.count()).select_from(PdfJob).where(PdfJob.enterprise_id == enterprise_id,
-                                                           col(PdfJob.state).in_(IN_FLIGHT))
-    return int(session.exec(query).one())
-
-
 def start(session: Session, enterprise_id: int | None, request: PdfRequest, cache_dir: Path, *,
           limit: int | None, priority: int = PRIORITY_DOWNLOAD) -> Delivery | PdfJob:
     """The PDF if it is ready, else its job: the one in flight for these inputs, or a new one, queued.
@@ -135,19 +129,16 @@ def _create(writer: Session, enterprise_id: int | None, request: PdfRequest, key
     existing = _in_flight(writer, key)
     if existing is not None and not _retire_if_lost(writer, existing, now):
         return existing, False
-    writer.flush()
-    if limit is not None and in_flight_count(writer, enterprise_id) >= limit:
-        for job in writer.exec(select(PdfJob).where(PdfJob.enterprise_id == enterprise_id,
-                                                    col(PdfJob.state).in_(IN_FLIGHT))):
-            _retire_if_lost(writer, job, now)
-        writer.flush()
-        if in_flight_count(writer, enterprise_id) >= limit:
+    if limit is not None:
+        in_flight = select(PdfJob).where(PdfJob.enterprise_id == enterprise_id, col(PdfJob.state).in_(IN_FLIGHT))
+        busy = [job for job in writer.exec(in_flight) if not _retire_if_lost(writer, job, now)]
+        if len(busy) >= limit:
             writer.commit()  # keep what was retired
             raise PdfBusy(limit)
     issued = pdfs.existing(writer, enterprise_id, request)
     code = issued.short_code if issued is not None else pdfs.free_code(writer, request, enterprise_id)
     job = PdfJob(token=secrets.token_urlsafe(16), enterprise_id=enterprise_id, kind=request.kind,
-                 measure_id=request.measure_id, input_hash=request.input_hash, short_code=code,
+                 measure_id=request.measure_id, short_code=code,
                  request_json=request.to_json(), state=PdfJobState.QUEUED, inflight_key=key, created_at=now)
     try:
         with writer.begin_nested():

@@ -12,24 +12,18 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from portal import create_app
 from portal.extensions import db
 from portal.models import PdfJob
 from portal.services import pdf_jobs
-from portal.tasks import huey
 from tests.browser.factories import LiveServer, login, no_horizontal_scroll
-from tests.factories import ZONE_DEVICE_MAKER, set_answers, settings_for_tests, truncate
+from tests.factories import ZONE_DEVICE_MAKER, app_with_queue, set_answers
 
 
 @pytest.fixture()
 def live_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The served app queues its PDFs in a real queue file; this test plays the worker."""
-    app = create_app(settings_for_tests(DATABASE_URL=database_url, UPLOAD_DIR=tmp_path / "uploads",
-                                        PDF_CACHE_DIR=tmp_path / "pdf", TASKS_IMMEDIATE=False,
-                                        TASKS_DB=tmp_path / "tasks.db", REDIS_URL=""))
-    yield app
-    truncate(app)
-    huey.immediate = True
+    with app_with_queue(database_url, tmp_path) as app:
+        yield app
 
 
 def test_the_progress_page_follows_the_job_and_offers_the_file(live: LiveServer, live_app: Flask, phone: Page,

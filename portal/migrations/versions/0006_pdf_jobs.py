@@ -23,7 +23,6 @@ def upgrade() -> None:
     sa.Column('enterprise_id', sa.Integer(), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('measure_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('input_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('short_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('request_json', sa.Text(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
