@@ -19,10 +19,14 @@ UV_VERSION ?= 0.13.9
 RUN_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils wrk
 
-.PHONY: run test lint serve debs-run debs-test db clean bench lock
+.PHONY: run test lint serve debs-run debs-test db clean bench lock i18n
+
+# Korean and English message catalogs, compiled at install (portal/i18n.py; the .mo files are not kept in git).
+CATALOGS := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
 
 # The web server and, beside it, the task queue's worker (PDFs, e-mail); Ctrl-C stops both.
-run: debs-run $(VENV)/.run-installed db
+run: debs-run $(VENV)/.run-installed $(COMPILED) db
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: see README)"
 	$(BIN)/portal worker & worker=$$!; trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; \
 	  $(BIN)/gunicorn --workers 2 --threads 4 --bind 127.0.0.1:$(PORT) --access-logfile - 'portal:create_app()'
@@ -30,15 +34,23 @@ run: debs-run $(VENV)/.run-installed db
 # Bytecode on for the suite even where the environment turns it off (PYTHONDONTWRITEBYTECODE=1): otherwise
 # every pytest start and every subprocess (served portal, PDF workers) recompiles the portal.
 test: export PYTHONDONTWRITEBYTECODE =
-test: debs-test $(VENV)/.dev-installed
+test: debs-test $(VENV)/.dev-installed $(COMPILED)
 	$(BIN)/ruff check portal tests
 	$(BIN)/portal measures check
+	$(BIN)/portal i18n check
 	@echo "== test suite on SQLite =="
 	$(BIN)/pytest -q
 	@echo "== test suite on PostgreSQL ($(PG_TEST_URL)) =="
 	@$(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=5).close()" \
 	  || { echo "PostgreSQL at $(PG_TEST_URL) is not reachable; the suite must also pass there." >&2; exit 1; }
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q
+
+%.mo: %.po | $(VENV)/.run-installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+# After changing user-facing text: extract it and add the new strings to both catalogs, then translate them.
+i18n: $(VENV)/.dev-installed
+	$(BIN)/portal i18n update
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check portal tests
@@ -98,4 +110,4 @@ lock: | $(VENV)/bin/python
 	@! grep -qiE '^(torch|nvidia-)' $(LOCK) $(DEV_LOCK) || { echo "torch must never be locked" >&2; exit 1; }
 
 clean:
-	rm -rf $(VENV) instance/portal.db* instance/pdf
+	rm -rf $(VENV) instance/portal.db* instance/pdf $(COMPILED)

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 from portal import create_app
 from portal.bench import bench_group
 from portal.bench_storm import bench_soak_command, bench_storm_command
+from portal.i18n import i18n_group
 
 
 def main() -> None:
@@ -18,4 +19,5 @@ def main() -> None:
     bench_group.add_command(bench_storm_command)
     bench_group.add_command(bench_soak_command)
     cli.add_command(bench_group)
+    cli.add_command(i18n_group)
     cli(prog_name="portal")

@@ -58,7 +58,7 @@ def measures_group() -> None:
 @measures_group.command("check")
 def measures_check() -> None:
     """Validate every data file against the schema and the source texts bundled in portal/policy/sources."""
-    from portal.policy.catalog import load_catalog
+    from portal.policy.catalog import load_catalog, missing_translations
     from portal.policy.records import CatalogError
     from portal.policy.sources import check_verbatim
 
@@ -68,6 +68,7 @@ def measures_check() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     problems = check_verbatim(cat)  # a missing source text is a problem too, never a skip
+    problems += missing_translations(cat)  # unofficial ko/en wording beside the Chinese
     for p in problems:
         click.echo(f"error: {p}", err=True)
     counts = ", ".join(f"{d}={len(cat.measures_of(d))}" for d in cat.documents)

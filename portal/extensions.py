@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, has_request_context, request
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_htmx import HTMX
@@ -12,6 +12,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from portal.db import db
+from portal.i18n import DEFAULT, LANGUAGES
 
 csrf = CSRFProtect()
 htmx = HTMX()
@@ -37,11 +38,18 @@ def failed_login(response: Response) -> bool:
 
 
 def select_locale() -> str:
-    """Chinese first; Korean or English when the user chose it (cookie) or the browser asks."""
+    """The account's language, else this visitor's choice (cookie), else the browser's, else Chinese."""
+    from flask_login import current_user
+
+    if not has_request_context():
+        return DEFAULT  # commands and the worker say which language they render in (flask_babel.force_locale)
+    user_language = getattr(current_user, "language", "") if current_user else ""
+    if user_language in LANGUAGES:
+        return user_language
     chosen = request.cookies.get("lang")
-    if chosen in ("zh", "ko", "en"):
+    if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(["zh", "ko", "en"]) or "zh"
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
 
 
 __all__ = ["babel", "compress", "csrf", "db", "failed_login", "htmx", "limiter", "login_account_key",

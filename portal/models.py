@@ -40,6 +40,8 @@ class User(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     # Set when the user opened the link mailed to this address; enterprise staff may submit only then.
     email_verified_at: dt.datetime | None = None
+    # Interface language chosen by the user (zh, ko, en; portal/i18n.py); "" follows the browser.
+    language: str = Field(default="", max_length=8)
 
     # Flask-Login protocol
     @property

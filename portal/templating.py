@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, render_template, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 from portal import clock, formatting
 from portal.extensions import htmx
+from portal.i18n import DEFAULT, HTML_LANG, NAMES
 from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
 from portal.profile.fields import gate_open
 
@@ -42,13 +44,18 @@ def num(value: float | int) -> str:
     return repr(value)
 
 
+def current_language() -> str:
+    """zh, ko or en: the language this response is in (portal.extensions.select_locale)."""
+    return str(get_locale() or DEFAULT)
+
+
 def alt_label(item: Any) -> str:
     """The Korean or English wording of a question or option, when the user chose that language.
 
     Chinese stays the primary text (the documents are Chinese); the chosen language is shown
     beside it so Korean-invested firms in the 中韩示范区 can follow.
     """
-    lang = request.cookies.get("lang", "zh")
+    lang = current_language()
     if lang == "ko":
         return getattr(item, "ko", "") or getattr(item, "en", "")
     if lang == "en":
@@ -63,11 +70,14 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["zh_date"] = formatting.zh_date
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.jinja_env.policies["ext.i18n.trimmed"] = True  # as extracted (portal/translations/babel.cfg)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"today": clock.today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
-                "current_user": current_user, "lang": request.cookies.get("lang", "zh"),
+                "current_user": current_user, "lang": current_language(),
+                "html_lang": HTML_LANG.get(current_language(), HTML_LANG[DEFAULT]), "html_langs": HTML_LANG,
+                "language_names": NAMES,
                 "kind_label": MEASURE_KINDS.get, "no_materials_note": NO_MATERIALS_NOTE}
 
     app.after_request(security_headers)
@@ -79,7 +89,7 @@ def register(app: Flask) -> None:
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 # Served to everyone alike and safe to cache even for a signed-in user.
-_SHARED_ENDPOINTS = frozenset({"static", "public.service_worker"})
+_SHARED_ENDPOINTS = frozenset({"static", "public.service_worker", "public.favicon"})
 
 
 def _signed_in() -> bool:

@@ -17,6 +17,16 @@ from portal import create_app, migrate
 from tests.factories import Browser, empty_database, fake_pdf_renderer, make_user, settings_for_tests, truncate
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Tests read the compiled ko/en catalogs: compile them when a .po is newer (as `make test` does)."""
+    from portal.i18n import CATALOG_LANGUAGES, compile_catalogs, po_path
+
+    if any(not po_path(lang).with_suffix(".mo").exists()
+           or po_path(lang).with_suffix(".mo").stat().st_mtime < po_path(lang).stat().st_mtime
+           for lang in CATALOG_LANGUAGES):
+        compile_catalogs()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated, empty database for the session: a temp SQLite file or a fresh PostgreSQL schema."""

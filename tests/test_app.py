@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -86,20 +88,32 @@ def test_htmx_is_vendored_at_a_pinned_version(client: FlaskClient) -> None:
 
 
 def test_language_switch_keeps_the_user_on_the_page(client: FlaskClient) -> None:
-    resp = client.get("/lang/ko?next=/measures")
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/measures")
+    browser = Browser(client)
+    browser.get("/measures")
+    resp = browser.post("/lang", {"code": "ko", "next": "/measures"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/measures")
     assert "lang=ko" in resp.headers.get("Set-Cookie", "")
-    assert client.get("/lang/xx?next=/").status_code == 404
-    evil = client.get("/lang/en?next=//evil.example")
+    assert browser.post("/lang", {"code": "xx", "next": "/"}).status_code == 400
+    evil = browser.post("/lang", {"code": "en", "next": "//evil.example"})
     assert "evil.example" not in evil.headers["Location"]
+    assert client.post("/lang", data={"code": "en"}).status_code == 400  # no CSRF token: refused
+
+
+def test_a_signed_in_user_keeps_the_language_on_the_account(app, client: FlaskClient) -> None:  # type: ignore[no-untyped-def]
+    user = make_user(app, "enterprise")
+    browser = Browser(client)
+    browser.login(user["email"])
+    browser.post("/lang", {"code": "en", "next": "/"})
+    client.delete_cookie("lang")
+    assert '<html lang="en"' in browser.get("/measures").get_data(as_text=True)  # from the account, not a cookie
 
 
 @pytest.mark.parametrize("target", ["/%09/evil.example/", "/%0a/evil.example", "/\\evil.example", "//evil.example",
                                     "https://evil.example/", "javascript:alert(1)", " /measures"])
 def test_next_targets_never_leave_the_site(app, client: FlaskClient, target: str) -> None:  # type: ignore[no-untyped-def]
     """One helper for every `next`: tabs and line breaks that browsers drop cannot turn a path into a host."""
-    resp = client.get(f"/lang/zh?next={target}")
-    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    resp = Browser(client).post("/lang", {"code": "zh", "next": unquote(target)})  # a form field arrives decoded
+    assert resp.status_code == 303 and resp.headers["Location"] == "/"
     user = make_user(app, "enterprise")
     browser = Browser(client)
     browser.get("/login")

@@ -339,6 +339,6 @@ def test_match_api_returns_results_and_422_problems(client) -> None:  # type: ig
 
 def test_korean_labels_follow_the_chinese_when_chosen(logged_in: Browser) -> None:
     assert "소재지" not in logged_in.get("/q/location").get_data(as_text=True)
-    logged_in.get("/lang/ko?next=/q/location")
+    logged_in.post("/lang", {"code": "ko", "next": "/q/location"})
     page = logged_in.get("/q/location").get_data(as_text=True)
     assert "企业所在地" in page and "소재지" in page and "중한(창춘)국제협력시범구" in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from portal.policy.records import (
     Unit,
 )
 from portal.policy.sources import squash
+from portal.policy.translations import LANGUAGES, TranslationError, Translations, missing
+from portal.policy.translations import parse as parse_translations
 from portal.profile.fields import FIELDS_BY_NAME, HEALTH_SECTORS
 from portal.statuses import MatchStatus
 
@@ -71,7 +73,7 @@ _KNOWN_MEASURE_KEYS = {
     "id", "clause", "part", "title", "text", "audience", "benefit_kinds", "sectors", "responsibility_as_printed",
     "lead_units", "cooperating_units", "eligibility", "conditions", "amounts", "city_share", "service_points",
     "materials", "time_limit_days", "time_limit_months", "time_limit_note", "valid_until", "cases", "lead_by_sector",
-    "__line__", "__keylines__",
+    "ko", "en", "__line__", "__keylines__",
 }
 _REQUIRED_MEASURE_KEYS = {"id", "clause", "title", "text", "audience", "benefit_kinds", "responsibility_as_printed",
                           "lead_units", "cooperating_units", "eligibility"}
@@ -109,7 +111,7 @@ def _parse_amounts(path: Path, raw: Any, line: int, named: Named) -> tuple[Amoun
     for a in raw or []:
         at = a.get("__line__", line)
         extra = set(a) - {"max_wan", "min_wan", "unit", "label", "rate_percent", "rate_base", "when", "count_fact",
-                          *_META_KEYS}
+                          *LANGUAGES, *_META_KEYS}
         if extra:
             raise _err(path, at, f"unknown amount field(s) {sorted(extra)}")
         if a.get("unit") not in AMOUNT_UNITS:
@@ -124,15 +126,23 @@ def _parse_amounts(path: Path, raw: Any, line: int, named: Named) -> tuple[Amoun
         out.append(Amount(max_wan=float(a["max_wan"]), unit=a["unit"], label=str(a.get("label", "")),
                           min_wan=float(a["min_wan"]) if a.get("min_wan") is not None else None,
                           rate_percent=a.get("rate_percent"), rate_base=str(a.get("rate_base", "")),
-                          when=_parse_conditions(path, at, a.get("when"), "amount when", named), count_fact=count_fact))
+                          when=_parse_conditions(path, at, a.get("when"), "amount when", named), count_fact=count_fact,
+                          tr=_translations(path, at, a, ("label", "rate_base"))))
     return tuple(out)
+
+
+def _translations(path: Path, line: int, raw: dict[str, Any], fields: tuple[str, ...]) -> Translations:
+    try:
+        return parse_translations(_strip_lines(raw), fields)
+    except TranslationError as exc:
+        raise _err(path, line, str(exc)) from exc
 
 
 def _parse_city_share(path: Path, raw: Any, line: int, named: Named) -> tuple[CityShare, ...]:
     out = []
     for s in raw or []:
         at = s.get("__line__", line)
-        extra = set(s) - {"percent", "label", "unit", "when", "base_fact", *_META_KEYS}
+        extra = set(s) - {"percent", "label", "unit", "when", "base_fact", *LANGUAGES, *_META_KEYS}
         if extra:
             raise _err(path, at, f"unknown city_share field(s) {sorted(extra)}")
         if not isinstance(s.get("percent"), int | float):
@@ -144,7 +154,7 @@ def _parse_city_share(path: Path, raw: Any, line: int, named: Named) -> tuple[Ci
             raise _err(path, at, f"base_fact {base_fact!r} is not a number field")
         out.append(CityShare(percent=float(s["percent"]), label=str(s.get("label", "")), unit=s.get("unit", "one_off"),
                              when=_parse_conditions(path, at, s.get("when"), "city_share when", named),
-                             base_fact=base_fact))
+                             base_fact=base_fact, tr=_translations(path, at, s, ("label",))))
     return tuple(out)
 
 
@@ -158,10 +168,21 @@ def sector_condition(sectors: tuple[str, ...]) -> Condition:
     if "all" in sectors or not sectors:
         return Condition("any_of", fact="sectors", values=HEALTH_SECTORS,
                          label="属于医药健康产业（药品、医疗器械、化妆品、保健食品、健康服务或药械流通）",
-                         hint="文件所列措施均面向医药健康产业")
+                         hint="文件所列措施均面向医药健康产业",
+                         tr=(("ko", "label", "의약·건강 산업(의약품, 의료기기, 화장품, 건강기능식품, 건강 서비스, "
+                                             "의약품·의료기기 유통)에 속함"),
+                             ("ko", "hint", "문서의 모든 조치는 의약·건강 산업을 대상으로 합니다"),
+                             ("en", "label", "In the pharmaceutical and health industry (medicines, medical devices, "
+                                             "cosmetics, health foods, health services or distribution)"),
+                             ("en", "hint", "Every measure in the documents is for the pharmaceutical and "
+                                            "health industry")))
     # The questionnaire's own wording, without its bracketed examples: "生物药（疫苗…）" -> "生物药".
-    names = "或".join(FIELDS_BY_NAME["sectors"].option(s).zh.split("（")[0] for s in sectors)
-    return Condition("any_of", fact="sectors", values=tuple(sectors), label=f"所属行业为{names}")
+    options = [FIELDS_BY_NAME["sectors"].option(s) for s in sectors]
+    names = "或".join(o.zh.split("（")[0] for o in options)
+    ko = " 또는 ".join(o.ko or o.en for o in options)
+    en = " or ".join(o.en.split(" (")[0] for o in options)
+    return Condition("any_of", fact="sectors", values=tuple(sectors), label=f"所属行业为{names}",
+                     tr=(("ko", "label", f"업종: {ko}"), ("en", "label", f"Sector: {en}")))
 
 
 def _parse_lead_by_sector(path: Path, raw: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -329,8 +350,37 @@ def load_catalog(data_dir: Path = DATA_DIR) -> Catalog:
                 time_limit_days=raw.get("time_limit_days"), time_limit_note=str(raw.get("time_limit_note", "")),
                 valid_until=_as_date(raw.get("valid_until")), cases=tuple(cases), line=line, file=path.name,
                 lead_by_sector=_parse_lead_by_sector(path, raw), time_limit_months=_time_limit_months(path, raw, line),
+                tr=_translations(path, line, raw, ("title", "summary", "time_limit_note")),
             )
     return Catalog(documents=documents, measures=measures, units=units)
+
+
+def missing_translations(cat: Catalog) -> list[str]:
+    """Every measure needs its unofficial ko/en title and summary, and every worded condition, amount and
+    city share its ko/en wording: a Korean or English reader must never meet Chinese outside the clause."""
+    problems = []
+    for m in cat.measures.values():
+        where = f"{m.file}:{m.line} {m.id}"
+        gaps = missing(m.tr, {"title": m.title, "summary": m.summary, "time_limit_note": m.time_limit_note})
+        problems += [f"{where}: no {g} (unofficial translation)" for g in gaps]
+        conditions = [*m.conditions, *(c for a in m.amounts for c in a.when),
+                      *(c for share in m.city_share for c in share.when)]
+        for c in _all_conditions(conditions):
+            gaps = missing(c.tr, {"label": c.label, "hint": c.hint})
+            problems += [f"{where}: condition {c.label or c.hint!r} has no {g}" for g in gaps]
+        for a in m.amounts:
+            gaps = missing(a.tr, {"label": a.label, "rate_base": a.rate_base})
+            problems += [f"{where}: amount {a.label!r} has no {g}" for g in gaps]
+        for share in m.city_share:
+            gaps = missing(share.tr, {"label": share.label})
+            problems += [f"{where}: city share {share.label!r} has no {g}" for g in gaps]
+    return problems
+
+
+def _all_conditions(conditions: Iterable[Condition]) -> Iterator[Condition]:
+    for c in conditions:
+        yield c
+        yield from _all_conditions(c.children)
 
 
 @lru_cache(maxsize=1)

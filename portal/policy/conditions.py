@@ -31,6 +31,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from portal.policy.translations import TranslationError, Translations, pick
+from portal.policy.translations import parse as parse_translations
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
 Profile = Mapping[str, Any]
@@ -50,6 +52,11 @@ class Condition:
     label: str = ""
     hint: str = ""
     strict: bool = False  # first_exceeds: "超过" (above) rather than "突破/达到" (reaching)
+    tr: Translations = ()  # unofficial ko/en wording of label and hint (portal/policy/translations.py)
+
+    def local(self, name: str, lang: str) -> str:
+        """`label` or `hint` in `lang` when translated, else the Chinese."""
+        return pick(self.tr, lang, name) or getattr(self, name)
 
     def __post_init__(self) -> None:
         # Matching evaluates conditions millions of times: bind the function and the option set once.
@@ -256,15 +263,29 @@ def parse_condition(raw: Any, named: Mapping[str, Condition] | None = None) -> C
     """
     if not isinstance(raw, Mapping):
         raise ConditionError(f"condition must be a mapping, got {raw!r}")
+    condition = _parse_condition(raw, named)
+    if not any(lang in raw for lang in ("ko", "en")):
+        return condition
+    try:
+        tr = parse_translations(raw, ("label", "hint"))
+    except TranslationError as exc:
+        raise ConditionError(str(exc)) from exc
+    return replace(condition, tr=tr)
+
+
+def _parse_condition(raw: Mapping[str, Any], named: Mapping[str, Condition] | None) -> Condition:
     label, hint = str(raw.get("label", "")), str(raw.get("hint", ""))
-    allowed_meta = {"label", "hint"}
+    allowed_meta = {"label", "hint", "ko", "en"}
     if "use" in raw:
         _only(raw, {"use"} | allowed_meta)
         base = (named or {}).get(raw["use"])
         if base is None:
             known = ", ".join(named or {}) or "none"
             raise ConditionError(f"unknown named condition {raw['use']!r}; the named conditions are: {known}")
-        return replace(base, **{key: str(raw[key]) for key in ("label", "hint") if key in raw})
+        overridden = {key: str(raw[key]) for key in ("label", "hint") if key in raw}
+        # The named condition's own translations go with its own wording only.
+        kept = tuple(t for t in base.tr if t[1] not in overridden)
+        return replace(base, tr=kept, **overridden)
     for combinator in ("either", "all"):
         if combinator in raw:
             _only(raw, {combinator} | allowed_meta)

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from portal.policy.conditions import Condition
+from portal.policy.translations import Translations, pick
 
 AUDIENCES = {
     "enterprise_benefit": "企业扶持（资金、奖励）",
@@ -81,6 +82,10 @@ class Amount:
     rate_base: str = ""
     when: tuple[Condition, ...] = ()
     count_fact: str = ""  # per variety/product: the number field giving how many qualify
+    tr: Translations = ()  # unofficial ko/en wording of label and rate_base
+
+    def local(self, name: str, lang: str) -> str:
+        return pick(self.tr, lang, name) or getattr(self, name)
 
     @property
     def unit_zh(self) -> str:
@@ -96,6 +101,10 @@ class CityShare:
     unit: str = "one_off"
     when: tuple[Condition, ...] = ()
     base_fact: str = ""  # the number field holding the city-level amount granted (万元)
+    tr: Translations = ()  # unofficial ko/en wording of label
+
+    def local(self, name: str, lang: str) -> str:
+        return pick(self.tr, lang, name) or getattr(self, name)
 
     @property
     def unit_zh(self) -> str:
@@ -160,6 +169,17 @@ class Measure:
     # "分别牵头/负责": which lead unit handles which sectors (unit name -> sector codes).
     lead_by_sector: tuple[tuple[str, tuple[str, ...]], ...] = ()
     time_limit_months: int | None = None
+    # Unofficial ko/en title, summary (and time-limit note): glosses, the Chinese clause stays the text of record.
+    tr: Translations = field(default=(), compare=False)
+
+    @property
+    def summary(self) -> str:
+        """The plain Chinese reading of the clause (the ko/en `summary` translates it, shortened)."""
+        return self.eligibility
+
+    def local(self, name: str, lang: str) -> str:
+        """`title`, `summary` or `time_limit_note` in `lang` when translated, else the Chinese."""
+        return pick(self.tr, lang, name) or getattr(self, name)
 
     @property
     def is_enterprise_facing(self) -> bool:

@@ -139,6 +139,13 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
     return user
 
 
+def set_language(session: Session, user: User, code: str) -> None:
+    """Remember the user's interface language on the account (every device, and their e-mails, follow it)."""
+    user.language = code
+    session.add(user)
+    session.commit()
+
+
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current):
         raise AccountError("当前密码不正确。")

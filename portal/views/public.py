@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
 from portal.clock import today
 from portal.extensions import db
+from portal.i18n import LANGUAGES
 from portal.policy.catalog import catalog
 from portal.policy.records import AUDIENCES, BENEFIT_KINDS
+from portal.services import accounts, library, units
 from portal.services import documents as issued
-from portal.services import library, units
 from portal.templating import render, wants_fragment
 from portal.views.access import access, same_site_path
 from portal.views.params import measure_or_404
@@ -51,13 +53,24 @@ def service_worker():
     return response
 
 
-@bp.get("/lang/<code>")
+@bp.get("/favicon.ico")
 @access("public")
-def set_language(code: str):
-    """Remember the interface language in a cookie."""
-    if code not in ("zh", "ko", "en"):
-        abort(404)
-    response = make_response(redirect(same_site_path(request.args.get("next"), "/")))
+def favicon():
+    """The site icon where browsers look for it by default (pages also link the SVG)."""
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600)
+
+
+@bp.post("/lang")
+@access("public")
+def set_language():
+    """Switch the interface language: this browser remembers it, and so does the account when signed in."""
+    code = request.form.get("code", "")
+    if code not in LANGUAGES:
+        abort(400, description="未知的界面语言。")
+    if current_user.is_authenticated and getattr(current_user, "language", None) != code:
+        accounts.set_language(db.session, current_user, code)
+    response = make_response(redirect(same_site_path(request.form.get("next"), "/"), code=303))
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
