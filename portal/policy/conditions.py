@@ -270,7 +270,9 @@ def parse_condition(raw: Any, named: Mapping[str, Condition] | None = None) -> C
         tr = parse_translations(raw, ("label", "hint"))
     except TranslationError as exc:
         raise ConditionError(str(exc)) from exc
-    return replace(condition, tr=tr)
+    # A `{use: name}` with its own wording keeps the named condition's translations of the other field.
+    own = {(lang, name) for lang, name, _ in tr}
+    return replace(condition, tr=(*(t for t in condition.tr if (t[0], t[1]) not in own), *tr))
 
 
 def _parse_condition(raw: Mapping[str, Any], named: Mapping[str, Condition] | None) -> Condition:

@@ -11,6 +11,7 @@ from flask import Flask
 from playwright.sync_api import Browser as PwBrowser
 from playwright.sync_api import Page, sync_playwright
 
+from tests.browser.audit import AuditedBrowser
 from tests.browser.factories import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, LiveServer, new_page
 from tests.factories import make_user
 
@@ -23,12 +24,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[PwBrowser]:
+    """Chromium whose contexts are audited with axe-core on every page they visit (tests/browser/audit.py)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
+        yield AuditedBrowser(browser)  # type: ignore[misc]
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def accessibility_audit(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a browser test when a page it visited has WCAG 2.2 A/AA violations (axe-core)."""
+    yield
+    if "chromium" not in request.fixturenames:
+        return
+    browser: AuditedBrowser = request.getfixturevalue("chromium")
+    browser.audit_open_contexts()
+    found, browser.violations = browser.violations, []
+    assert not found, "axe-core found WCAG 2.2 AA violations:\n" + "\n".join(found)
 
 
 @pytest.fixture()

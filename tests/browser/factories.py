@@ -38,7 +38,7 @@ class LiveServer:
 
 
 def new_page(chromium: PwBrowser, viewport: dict[str, int], **kw: Any) -> Page:
-    context = chromium.new_context(viewport=viewport, locale="zh-CN", accept_downloads=True, **kw)
+    context = chromium.new_context(**{"viewport": viewport, "locale": "zh-CN", "accept_downloads": True, **kw})
     context.set_default_timeout(10_000)
     return context.new_page()
 

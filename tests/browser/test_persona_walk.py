@@ -8,9 +8,10 @@ from the results page; the last test prints the table and checks the medians.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from playwright.sync_api import Page, Response, expect
 
 from portal import create_app
 from portal.profile.fields import FIELDS_BY_NAME
+from tests.browser.audit import catalog_text
 from tests.browser.factories import PHONE, LiveServer, login, new_page, no_horizontal_scroll
 from tests.factories import make_user, settings_for_tests, truncate
 from tests.personas import PERSONAS, Persona
@@ -55,7 +57,7 @@ STEP_SETTLED = ("() => !document.querySelector('#step.htmx-settling, #step .htmx
                 ".querySelectorAll('#step [data-autosave]')].every(el => (el['htmx-internal-data'] || {}).initHash)")
 
 
-def _autosave(page: Page, name: str, act: Any) -> None:
+def _autosave_saying(page: Page, name: str, act: Any, saved: str = "已保存") -> None:
     """Do one UI action that autosaves `name`; wait for the answer (and a reloaded step) to land."""
     page.evaluate("document.getElementById('step').dataset.walk = 'before'")
     with page.expect_response(lambda r: f"/q/answer/{name}" in r.url and r.request.method == "POST") as info:
@@ -71,12 +73,13 @@ def _autosave(page: Page, name: str, act: Any) -> None:
         page.wait_for_function(STEP_SETTLED)
     else:
         expect(page.locator(f"#q-{name}"), f"“{name}” vanished from the page after its autosave").to_have_count(1)
-        expect(page.locator(f"#q-{name} .saved")).to_have_text("已保存")
+        expect(page.locator(f"#q-{name} .saved")).to_have_text(saved)
 
 
-def _answer(page: Page, name: str, profile: dict[str, Any]) -> None:
+def _answer(page: Page, name: str, profile: dict[str, Any], saved: str = "已保存") -> None:
     """Answer one question from the persona with the UI; a question the firm has no value for is 'none'."""
     f = FIELDS_BY_NAME[name]
+    _autosave = functools.partial(_autosave_saying, saved=saved)
     value = profile.get(name)
     if f.kind == "multi":
         for code in value or []:  # nothing ticked posts [] with 保存并继续
@@ -112,7 +115,11 @@ def _read_results(page: Page) -> tuple[int, int, float | None, float | None]:
     return eligible.count(), near_miss.count(), top, bottom
 
 
-def walk(page: Page, base: str, persona: Persona) -> Row:
+def walk(page: Page, base: str, persona: Persona, lang: str = "zh",
+         on_page: Callable[[Page], None] | None = None) -> Row:
+    """Walk the questionnaire to the results in the interface language `lang`; `on_page` checks each page."""
+    tr = catalog_text(lang)
+    check = on_page or (lambda _page: None)
     started = time.monotonic()
     page.goto(f"{base}/q")
     pages: list[str] = []
@@ -122,22 +129,26 @@ def walk(page: Page, base: str, persona: Persona) -> Row:
         code = page.url.split("#")[0].rsplit("/", 1)[-1]
         pages.append(code)
         assert no_horizontal_scroll(page), f"{persona.name}: /q/{code} scrolls sideways at {PHONE['width']}px"
+        check(page)
         done: set[str] = set()
         while pending := [n for n in _visible_questions(page) if n not in done]:
             done.add(pending[0])
             asked.append(f"{code}.{pending[0]}")
-            _answer(page, pending[0], persona.profile)
+            _answer(page, pending[0], persona.profile, tr("已保存"))
+        check(page)
         with page.expect_navigation():
             page.click("button[value=next]")
         expect(page.locator(".error-summary")).to_have_count(0)
     if page.url.endswith("/q/review"):
         pages.append("review")
         assert no_horizontal_scroll(page), f"{persona.name}: the review page scrolls sideways"
+        check(page)
         with page.expect_navigation():
-            page.get_by_role("link", name="查看匹配结果").click()
+            page.get_by_role("link", name=tr("查看匹配结果")).click()
     assert page.url.split("?")[0].endswith("/results"), f"{persona.name}: ended at {page.url}"
     pages.append("results")
     assert no_horizontal_scroll(page), f"{persona.name}: the results page scrolls sideways"
+    check(page)
     eligible, near_miss, top, bottom = _read_results(page)
     if persona.expect_eligible:
         assert eligible, f"{persona.name}: nothing eligible after {asked}"
