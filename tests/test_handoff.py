@@ -166,7 +166,7 @@ def test_phone_shares_desktop_types(app: Flask) -> None:
     again = _browser(app)
     again.get("/link")
     refused = again.post("/link/enter", {"code": code})
-    assert refused.status_code == 422 and service.INVALID in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and str(service.INVALID) in refused.get_data(as_text=True)
     assert not _signed_in(again)
     assert _audit(app)[-1] == ("handoff.refuse", {"kind": "share", "reason": "used"})
 
@@ -186,7 +186,7 @@ def test_codes_expire_after_five_minutes(app: Flask, monkeypatch: pytest.MonkeyP
     phone, user = _phone(app)
     _shift_clock(monkeypatch, dt.timedelta(minutes=5, seconds=1))
     late = phone.post("/link/approve", {"code": code})
-    assert late.status_code == 422 and service.INVALID in late.get_data(as_text=True)
+    assert late.status_code == 422 and str(service.INVALID) in late.get_data(as_text=True)
     assert _audit(app)[-1] == ("handoff.refuse", {"kind": "approve", "reason": "expired"})
     expired = desktop.get("/link/status", headers=HX)
     assert expired.status_code == 200 and "已过期" in expired.get_data(as_text=True)
@@ -219,7 +219,7 @@ def test_approved_code_signs_in_only_the_browser_that_showed_it(app: Flask) -> N
     # Y polls its own code, and typing X's code is refused like any bad code.
     assert "HX-Redirect" not in desktop_y.get("/link/status", headers=HX).headers
     refused = desktop_y.post("/link/enter", {"code": code})
-    assert refused.status_code == 422 and service.INVALID in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and str(service.INVALID) in refused.get_data(as_text=True)
     assert not _signed_in(desktop_y)
     assert _audit(app)[-1] == ("handoff.refuse", {"kind": "approve", "reason": "wrong_browser"})
     # A fresh browser without any session fares no better.
@@ -239,7 +239,7 @@ def test_codes_are_single_use(app: Flask) -> None:
     phone, _ = _phone(app)
     assert phone.post("/link/approve", {"code": code}).status_code == 200
     second = phone.post("/link/approve", {"code": code})
-    assert second.status_code == 422 and service.INVALID in second.get_data(as_text=True)
+    assert second.status_code == 422 and str(service.INVALID) in second.get_data(as_text=True)
     assert desktop.get("/link/status", headers=HX).headers["HX-Redirect"] == "/app"
     # Consumed: neither the approver again nor the desktop (typing it) can reuse it.
     assert phone.post("/link/approve", {"code": code}).status_code == 422
@@ -281,7 +281,7 @@ def test_unknown_and_used_codes_read_the_same(app: Flask) -> None:
     desktop.get("/link")
     a, b = desktop.post("/link/enter", {"code": used}), desktop.post("/link/enter", {"code": unknown})
     assert a.status_code == b.status_code == 422
-    assert service.INVALID in a.get_data(as_text=True) and service.INVALID in b.get_data(as_text=True)
+    assert str(service.INVALID) in a.get_data(as_text=True) and str(service.INVALID) in b.get_data(as_text=True)
 
 
 def test_code_entry_is_rate_limited(app: Flask) -> None:

@@ -7,6 +7,8 @@ import re
 import secrets
 from functools import cache
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -14,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.config import DEFAULT_PASSWORD_HASH, setting
 from portal.errors import UserError
+from portal.i18n import DEFAULT, LANGUAGES
 from portal.models import Enterprise, Invitation, User, utcnow
 from portal.services import audit
 from portal.services.devices import current_session_id, end_sessions
@@ -61,15 +64,15 @@ def _dummy_hash(method: str) -> str:
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"密码至少需要 {MIN_PASSWORD} 个字符。")
+        raise AccountError(_("密码至少需要 %(n)s 个字符。", n=MIN_PASSWORD))
     if password.isdigit() or password.isalpha():
-        raise AccountError("密码需同时包含字母和数字（或其他符号）。")
+        raise AccountError(_("密码需同时包含字母和数字（或其他符号）。"))
 
 
 def normalise_email(email: str) -> str:
     email = (email or "").strip().lower()
     if not EMAIL_RE.match(email) or len(email) > 254:
-        raise AccountError("请输入有效的电子邮箱地址。")
+        raise AccountError(_("请输入有效的电子邮箱地址。"))
     return email
 
 
@@ -89,33 +92,35 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def register_enterprise(session: Session, enterprise_name: str, name: str, email: str, password: str,
-                        verified: bool = False) -> User:
+                        verified: bool = False, language: str = "") -> User:
     """A new enterprise and its first staff member; unverified unless `verified` (tests, demo data).
+    `language` is the interface language chosen on the form (zh, ko, en; "" follows the browser).
 
     Raises EmailTaken (after the same password hashing a new account costs, so timing tells nothing)
     when the address already has an account.
     """
     enterprise_name, name = enterprise_name.strip(), name.strip()
     if not enterprise_name or len(enterprise_name) > 200:
-        raise AccountError("请填写企业名称（200 字以内）。")
+        raise AccountError(_("请填写企业名称（200 字以内）。"))
     if not name or len(name) > 100:
-        raise AccountError("请填写您的姓名（100 字以内）。")
+        raise AccountError(_("请填写您的姓名（100 字以内）。"))
     email = normalise_email(email)
     validate_password(password)
     password_hash = hash_password(password)
     if find_by_email(session, email):
-        raise EmailTaken("该邮箱已注册，请直接登录。")
+        raise EmailTaken(_("该邮箱已注册，请直接登录。"))
     try:
         with session.begin_nested():  # a refusal below undoes the enterprise too, and nothing of the caller's
             enterprise = Enterprise(name=enterprise_name)
             session.add(enterprise)
             session.flush()
             user = User(email=email, name=name, password_hash=password_hash, role="enterprise",
-                        enterprise_id=enterprise.id, email_verified_at=utcnow() if verified else None)
+                        enterprise_id=enterprise.id, email_verified_at=utcnow() if verified else None,
+                        language=language if language in LANGUAGES else "")
             session.add(user)
             session.flush()
     except IntegrityError as exc:  # the same address registered a moment ago by a concurrent request
-        raise EmailTaken("该邮箱已注册，请直接登录。") from exc
+        raise EmailTaken(_("该邮箱已注册，请直接登录。")) from exc
     audit.record(session, user.id, "account.register", "user", user.id, after={"email": email, "role": "enterprise"})
     session.commit()
     return user
@@ -127,7 +132,7 @@ def create_user(session: Session, *, email: str, name: str, password: str, role:
     email = normalise_email(email)
     validate_password(password)
     if find_by_email(session, email):
-        raise AccountError("该邮箱已注册。")
+        raise AccountError(_("该邮箱已注册。"))
     # Created by an administrator or the command line, who vouch for the address: verified at once.
     user = User(email=email, name=name.strip(), password_hash=hash_password(password), role=role,
                 enterprise_id=enterprise_id, service_unit_id=service_unit_id, email_verified_at=utcnow())
@@ -148,7 +153,7 @@ def set_language(session: Session, user: User, code: str) -> None:
 
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current):
-        raise AccountError("当前密码不正确。")
+        raise AccountError(_("当前密码不正确。"))
     validate_password(new)
     user.password_hash = hash_password(new)
     session.add(user)
@@ -184,7 +189,7 @@ def invite_staff(session: Session, inviter: User, email: str, role: str, unit_id
     email = normalise_email(email)
     check_assignment(role, unit_id, enterprise_id, session)
     if find_by_email(session, email):
-        raise EmailTaken("该邮箱已有账号；如需调整其角色或单位，请使用命令 portal users role。")
+        raise EmailTaken(_("该邮箱已有账号；如需调整其角色或单位，请使用命令 portal users role。"))
     token = secrets.token_urlsafe(24)
     session.add(Invitation(role=role, service_unit_id=unit_id, enterprise_id=enterprise_id, email=email,
                            token_hash=digest(token), invited_by=inviter.id))
@@ -207,29 +212,30 @@ def invitation_expires_at(inv: Invitation) -> dt.datetime:
 def invitation_problem(session: Session, inv: Invitation) -> LinkRefused | None:
     """Why an (unused) invitation cannot be accepted, or None when it can."""
     if utcnow() >= invitation_expires_at(inv):
-        return LinkRefused("该邀请已超过 7 天有效期。请联系邀请您的同事或管理员重新发送邀请。", 410)
+        return LinkRefused(_("该邀请已超过 7 天有效期。请联系邀请您的同事或管理员重新发送邀请。"), 410)
     inviter = session.get(User, inv.invited_by)
     if inviter is None or not inviter.is_active:
-        return LinkRefused("发出该邀请的账号已停用，邀请随之失效。请联系管理员重新邀请。", 410)
+        return LinkRefused(_("发出该邀请的账号已停用，邀请随之失效。请联系管理员重新邀请。"), 410)
     if find_by_email(session, inv.email) is not None:
         # A second invitation for the same address, or one sent to an existing account: never a second account.
-        return LinkRefused("该邮箱已有账号，无需再次加入。请直接登录；忘记密码请联系本企业同事或管理员。")
+        return LinkRefused(_("该邮箱已有账号，无需再次加入。请直接登录；忘记密码请联系本企业同事或管理员。"))
     return None
 
 
-def accept_invitation(session: Session, token: str, name: str, password: str) -> User:
+def accept_invitation(session: Session, token: str, name: str, password: str, language: str = "") -> User:
     inv = find_invitation(session, token)
     if inv is None:
-        raise AccountError("邀请链接无效或已被使用。")
+        raise AccountError(_("邀请链接无效或已被使用。"))
     problem = invitation_problem(session, inv)
     if problem:
         raise problem
     if not name.strip() or len(name.strip()) > 100:
-        raise AccountError("请填写您的姓名（100 字以内）。")
+        raise AccountError(_("请填写您的姓名（100 字以内）。"))
     validate_password(password)
     # The link reached this address, so the address is verified.
     user = User(email=inv.email, name=name.strip(), password_hash=hash_password(password), role=inv.role,
-                enterprise_id=inv.enterprise_id, service_unit_id=inv.service_unit_id, email_verified_at=utcnow())
+                enterprise_id=inv.enterprise_id, service_unit_id=inv.service_unit_id, email_verified_at=utcnow(),
+                language=language if language in LANGUAGES else "")
     try:
         with session.begin_nested():  # a refusal below leaves the invitation unused
             inv.accepted_at = utcnow()
@@ -237,7 +243,7 @@ def accept_invitation(session: Session, token: str, name: str, password: str) ->
             session.add(inv)
             session.flush()
     except IntegrityError as exc:  # two invitations for one address accepted at the same moment
-        raise LinkRefused("该邮箱已有账号，无需再次加入。请直接登录。") from exc
+        raise LinkRefused(_("该邮箱已有账号，无需再次加入。请直接登录。")) from exc
     audit.record(session, user.id, "account.accept_invite", "user", user.id,
                  after={"email": inv.email, "role": inv.role, "service_unit_id": inv.service_unit_id})
     session.commit()
@@ -264,13 +270,13 @@ def user_for_email_token(session: Session, token: str) -> User:
     try:
         data = _verify_serializer().loads(token, max_age=int(VERIFY_EMAIL_VALID.total_seconds()))
     except SignatureExpired as exc:
-        raise LinkRefused("验证链接已过期（3 天内有效）。请登录后重新发送验证邮件。", 410) from exc
+        raise LinkRefused(_("验证链接已过期（3 天内有效）。请登录后重新发送验证邮件。"), 410) from exc
     except BadSignature as exc:
-        raise LinkRefused("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。", 400) from exc
+        raise LinkRefused(_("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。"), 400) from exc
     user = session.get(User, data.get("uid")) if isinstance(data, dict) and isinstance(data.get("uid"), int) else None
     # A changed address makes older links useless: they proved another mailbox.
     if user is None or not user.is_active or user.email != data.get("email"):
-        raise LinkRefused("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。", 400)
+        raise LinkRefused(_("验证链接无效。请使用邮件中的完整链接，或登录后重新发送验证邮件。"), 400)
     return user
 
 
@@ -285,24 +291,70 @@ def verify_email(session: Session, token: str) -> User:
     return user
 
 
+def mail_language(user: User | None, fallback: str | None = None) -> str:
+    """The language to write to a user in: the one stored on the account, else `fallback` (the language of
+    the page that caused the e-mail, for instance), else Chinese."""
+    stored = getattr(user, "language", "") if user is not None else ""
+    if stored in LANGUAGES:
+        return stored
+    return fallback if fallback in LANGUAGES else DEFAULT
+
+
+def _page_language() -> str | None:
+    """The language of the current request's page, when there is a request."""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    return str(get_locale()) if has_request_context() and get_locale() else None
+
+
 def mail_verification(user: User, link: str) -> None:
-    send_mail(Mail(user.email, "【吉林医药政策服务平台】请确认您的电子邮箱",
-                   f"{user.name}，您好：\n\n请打开以下链接确认您的电子邮箱（3 天内有效）：\n{link}\n\n"
-                   "确认之前，您可以填写问卷、查看匹配结果和下载 PDF，但还不能在线提交申请。\n"
-                   "如果您没有注册过本平台，请忽略本邮件。"))
+    """The verification link, in the account's language (else the language of the page that asked for it).
+
+    Built here, in the request: the task-queue worker only delivers the finished text.
+    """
+    with force_locale(mail_language(user, _page_language())):
+        mail = Mail(user.email, _("【吉林医药政策服务平台】请确认您的电子邮箱"), "\n".join([
+            _("%(name)s，您好：", name=user.name), "",
+            _("请打开以下链接确认您的电子邮箱（3 天内有效）："), link, "",
+            _("确认之前，您可以填写问卷、查看匹配结果和下载 PDF，但还不能在线提交申请。"),
+            _("如果您没有注册过本平台，请忽略本邮件。")]))
+    send_mail(mail)
 
 
-def mail_registration_attempt(email: str, login_link: str) -> None:
-    """Tell an account's owner that someone tried to register their address (instead of telling the visitor)."""
-    send_mail(Mail(email, "【吉林医药政策服务平台】有人尝试用您的邮箱注册",
-                   "有人刚刚尝试用此邮箱注册新的企业账号。此邮箱已有账号，因此没有创建新账号。\n\n"
-                   f"如果是您本人，请直接登录：{login_link}\n如果不是您，可以忽略本邮件，您的账号未受影响。"))
+def mail_registration_attempt(email: str, login_link: str, owner: User | None = None) -> None:
+    """Tell an account's owner that someone tried to register their address (instead of telling the visitor).
+
+    In the owner's language when the account has one, else in the language of the page the attempt came from.
+    """
+    with force_locale(mail_language(owner, _page_language())):
+        mail = Mail(email, _("【吉林医药政策服务平台】有人尝试用您的邮箱注册"), "\n".join([
+            _("有人刚刚尝试用此邮箱注册新的企业账号。此邮箱已有账号，因此没有创建新账号。"), "",
+            _("如果是您本人，请直接登录：%(link)s", link=login_link),
+            _("如果不是您，可以忽略本邮件，您的账号未受影响。")]))
+    send_mail(mail)
 
 
-def mail_invitation(email: str, link: str, what: str) -> None:
-    send_mail(Mail(email, "【吉林医药政策服务平台】邀请您加入",
-                   f"您受邀{what}。请在 7 天内打开以下链接设置密码（链接只能使用一次）：\n{link}\n\n"
-                   "如果您不认识邀请人，请忽略本邮件。"))
+def mail_invitation(email: str, link: str, what: str | None = None, *, inviter: str | None = None,
+                    unit: str | None = None, lang: str | None = None) -> None:
+    """An invitation to join: a colleague's enterprise account (`inviter`, their name) or a unit's reviewers
+    (`unit`, its name). The address has no account yet, so the mail is in `lang`, by default the language of
+    the inviter's page. `what` (older callers: a Chinese phrase for the invitation) is used as it is."""
+    if what and inviter is None and unit is None:
+        lang = DEFAULT  # a Chinese phrase: the whole mail in Chinese rather than two languages in one sentence
+    with force_locale(lang if lang in LANGUAGES else (_page_language() or DEFAULT)):
+        if unit is not None:
+            invited = _("您受邀成为“%(unit)s”的审核员。", unit=unit)
+        elif inviter is not None:
+            invited = _("%(inviter)s 邀请您加入其企业账号。", inviter=inviter)
+        elif what:
+            invited = f"您受邀{what}。"
+        else:
+            invited = _("您受邀加入吉林医药政策服务平台。")
+        mail = Mail(email, _("【吉林医药政策服务平台】邀请您加入"), "\n".join([
+            invited, _("请在 7 天内打开以下链接设置密码（链接只能使用一次）："), link, "",
+            _("如果您不认识邀请人，请忽略本邮件。")]))
+    send_mail(mail)
 
 
 # -- staff accounts (administrators, `portal users`) -----------------------------------------
@@ -312,16 +364,16 @@ def check_assignment(role: str, unit_id: str | None, enterprise_id: int | None,
     from portal.policy.catalog import catalog
 
     if role not in ("enterprise", *STAFF_ROLES):
-        raise AccountError(f"未知角色：{role}（可选 enterprise、reviewer、admin）。")
+        raise AccountError(_("未知角色：%(role)s（可选 enterprise、reviewer、admin）。", role=role))
     if role == "reviewer" and (not unit_id or unit_id not in catalog().units):
-        raise AccountError("审核员必须指定一个有效的受理单位。")
+        raise AccountError(_("审核员必须指定一个有效的受理单位。"))
     if role != "reviewer" and unit_id:
-        raise AccountError("只有审核员需要指定单位。")
+        raise AccountError(_("只有审核员需要指定单位。"))
     if role == "enterprise" and (enterprise_id is None or (session is not None
                                                              and session.get(Enterprise, enterprise_id) is None)):
-        raise AccountError("企业员工必须属于一个已有的企业（企业编号）。")
+        raise AccountError(_("企业员工必须属于一个已有的企业（企业编号）。"))
     if role != "enterprise" and enterprise_id is not None:
-        raise AccountError("只有企业员工属于企业。")
+        raise AccountError(_("只有企业员工属于企业。"))
 
 
 def staff(session: Session) -> list[User]:
@@ -339,7 +391,7 @@ def pending_staff_invitations(session: Session) -> list[Invitation]:
 def set_active(session: Session, user: User, active: bool, actor_id: int | None, via: str = "admin") -> bool:
     """Disable or re-enable an account; False when it already was. Disabling ends every signed-in device."""
     if actor_id is not None and actor_id == user.id and not active:
-        raise AccountError("不能停用自己的账号。")
+        raise AccountError(_("不能停用自己的账号。"))
     if user.is_active == active:
         return False
     user.is_active = active

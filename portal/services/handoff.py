@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, delete, select, update
 
 from portal.errors import UserError
@@ -32,7 +33,7 @@ KINDS = ("approve", "share")
 # Spent and expired rows are kept a day (for support questions), then dropped when new codes are made.
 KEEP = dt.timedelta(days=1)
 # One wording for unknown, mistyped, expired and used codes: a guesser learns nothing from it.
-INVALID = "代码无效：可能输入有误、已超过 5 分钟有效期或已被使用。请在另一台设备上重新获取代码后再试。"
+INVALID = _l("代码无效：可能输入有误、已超过 5 分钟有效期或已被使用。请在另一台设备上重新获取代码后再试。")
 
 
 class HandoffError(UserError):

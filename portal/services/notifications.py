@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlmodel import Session, col, func, select
 
 from portal.config import setting
+from portal.i18n import DEFAULT, LANGUAGES
 from portal.models import Notification, User, utcnow
 from portal.tasks import MAIL_RETRIES, MAIL_RETRY_DELAY_S, PRIORITY_MAIL, app_context, huey
 
@@ -34,15 +37,27 @@ class Mail:
     body: str
 
 
-def notify(session: Session, users: Iterable[User], message: str, link: str = "") -> int:
-    """Add an in-app notification (and queue an e-mail) for each active user; returns how many."""
-    message = message[:MESSAGE_MAX]
+def recipient_language(user: User) -> str:
+    """The language to write to `user` in: the account's, else Chinese (the worker has no browser to ask)."""
+    return user.language if user.language in LANGUAGES else DEFAULT
+
+
+def notify(session: Session, users: Iterable[User], message: str | Callable[[], str], link: str = "") -> int:
+    """Add an in-app notification (and queue an e-mail) for each active user; returns how many.
+
+    The e-mail's frame (subject prefix, link line, footer) is in each recipient's language. `message` may be
+    a function that returns the text (e.g. `lambda: gettext("…", ref=ref)`): it is called once per recipient
+    inside their language, so the notification and e-mail read in it too; a plain string is used as it is.
+    """
     count = 0
     for user in users:
         if not user.is_active or user.id is None:
             continue
-        session.add(Notification(user_id=user.id, message=message, link=link[:300]))
-        _queue_mail(session, Mail(user.email, f"【吉林医药政策服务平台】{message[:60]}", _body(message, link)))
+        with force_locale(recipient_language(user)):
+            text = str(message() if callable(message) else message)[:MESSAGE_MAX]
+            mail = Mail(user.email, _("【吉林医药政策服务平台】%(message)s", message=text[:60]), _body(text, link))
+        session.add(Notification(user_id=user.id, message=text, link=link[:300]))
+        _queue_mail(session, mail)
         count += 1
     return count
 
@@ -107,8 +122,8 @@ def _body(message: str, link: str) -> str:
     url = f"{base}{link}" if link.startswith("/") else link
     lines = [message, ""]
     if url:
-        lines += [f"查看详情：{url}", ""]
-    lines.append("此邮件由吉林省医药产业政策自助服务平台自动发送，请勿直接回复。")
+        lines += [_("查看详情：%(url)s", url=url), ""]
+    lines.append(_("此邮件由吉林省医药产业政策自助服务平台自动发送，请勿直接回复。"))
     return "\n".join(lines)
 
 

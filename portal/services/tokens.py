@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import secrets
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -14,7 +16,7 @@ from portal.errors import UserError
 from portal.models import DeviceToken, User, utcnow
 from portal.services import audit
 
-SCOPES = {"read": "只读", "write": "读写"}
+SCOPES = {"read": _l("只读"), "write": _l("读写")}  # labels: str() them before storing
 PREFIX = "jlp_"  # recognisable in logs and secret scanners
 NAME_MAX = 60
 MAX_ACTIVE = 20
@@ -34,13 +36,13 @@ def issue(session: Session, user: User, name: str, scope: str) -> tuple[DeviceTo
     """Create a token; the plaintext is returned once and never stored."""
     name = " ".join((name or "").split())
     if not name:
-        raise TokenError("请给令牌起个名字，例如“办公室电脑”。")
+        raise TokenError(_("请给令牌起个名字，例如“办公室电脑”。"))
     if len(name) > NAME_MAX:
-        raise TokenError(f"名称不超过 {NAME_MAX} 个字符。")
+        raise TokenError(_("名称不超过 %(n)s 个字符。", n=NAME_MAX))
     if scope not in SCOPES:
-        raise TokenError("请选择权限：只读或读写。")
+        raise TokenError(_("请选择权限：只读或读写。"))
     if len(active_for(session, user.id)) >= MAX_ACTIVE:
-        raise TokenError(f"最多保留 {MAX_ACTIVE} 个有效令牌，请先撤销不用的。")
+        raise TokenError(_("最多保留 %(n)s 个有效令牌，请先撤销不用的。", n=MAX_ACTIVE))
     plaintext = PREFIX + secrets.token_urlsafe(32)
     token = DeviceToken(user_id=user.id, name=name, token_hash=digest(plaintext), scope=scope)
     session.add(token)
@@ -58,7 +60,7 @@ def active_for(session: Session, user_id: int | None) -> list[DeviceToken]:
 def revoke(session: Session, user: User, token_id: int) -> DeviceToken:
     token = session.get(DeviceToken, token_id)
     if token is None or token.user_id != user.id or token.revoked_at is not None:
-        raise TokenError("该令牌不存在或已撤销。")
+        raise TokenError(_("该令牌不存在或已撤销。"))
     token.revoked_at = utcnow()
     session.add(token)
     audit.record(session, user.id, "token.revoke", "devicetoken", token.id, {"name": token.name}, {})

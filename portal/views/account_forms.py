@@ -6,6 +6,7 @@ The app-wide CSRFProtect checks every POST once, so these forms carry no token o
 from __future__ import annotations
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import EqualTo
@@ -24,7 +25,7 @@ class PostedForm(FlaskForm):
         """The first validation message (the templates show one), or None when the form is valid."""
         if self.validate():
             return None
-        return next(iter(self.errors.values()))[0]
+        return str(next(iter(self.errors.values()))[0])
 
 
 class LoginForm(PostedForm):
@@ -37,8 +38,9 @@ class JoinForm(PostedForm):
     """Joining an enterprise account (or a unit's reviewers) through an invitation."""
 
     name = StringField(default="")
+    language = StringField(default="")  # interface language for the new account (zh, ko, en); "" = this page's
     password = PasswordField(default="")
-    password2 = PasswordField(default="", validators=[EqualTo("password", message="两次输入的密码不一致。")])
+    password2 = PasswordField(default="", validators=[EqualTo("password", message=_l("两次输入的密码不一致。"))])
 
 
 class RegisterForm(JoinForm):
@@ -51,7 +53,8 @@ class RegisterForm(JoinForm):
 class PasswordForm(PostedForm):
     current_password = PasswordField(default="")
     new_password = PasswordField(default="")
-    new_password2 = PasswordField(default="", validators=[EqualTo("new_password", message="两次输入的新密码不一致。")])
+    new_password2 = PasswordField(default="",
+                                  validators=[EqualTo("new_password", message=_l("两次输入的新密码不一致。"))])
 
 
 class InviteForm(PostedForm):
@@ -60,6 +63,10 @@ class InviteForm(PostedForm):
 
 class ResendVerificationForm(PostedForm):
     next = StringField(default="")  # where to return to (checked by same_site_path)
+
+
+class LanguageForm(PostedForm):
+    language = StringField(default="")  # zh, ko, en, or "" to follow the browser
 
 
 class TokenForm(PostedForm):

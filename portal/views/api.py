@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from flask import Blueprint, Request, Response, abort, current_app, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.clock import today
@@ -64,7 +65,7 @@ def _writes_need_write_access() -> Response | None:
         return None
     if current_user.is_authenticated and "api_token" in g:
         if g.api_token.scope != "write":
-            return problem("此令牌为只读，不能修改数据；请在账户页创建读写令牌。", 403)
+            return problem(_("此令牌为只读，不能修改数据；请在账户页创建读写令牌。"), 403)
         return None
     csrf.protect()
     return None
@@ -99,12 +100,12 @@ def _bad_json(exc: BadJSON) -> Response:
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out = dict(pairs)
     if len(out) != len(pairs):  # parsers disagree on which duplicate wins: refuse rather than guess
-        raise BadJSON("JSON 对象中有重复的键。")
+        raise BadJSON(_("JSON 对象中有重复的键。"))
     return out
 
 
 def _no_constant(name: str) -> Any:
-    raise BadJSON(f"JSON 不允许 {name}。")
+    raise BadJSON(_("JSON 不允许 %(name)s。", name=name))
 
 
 def _depth(text: str) -> int:
@@ -125,20 +126,20 @@ def _depth(text: str) -> int:
 def parse_json(data: bytes) -> Any:
     """Strict, bounded JSON: size and depth checked before parsing; no duplicate keys, NaN or lone surrogates."""
     if len(data) > MAX_JSON_BYTES:
-        raise BadJSON(f"请求体超过 {MAX_JSON_BYTES // 1024} KB。", 413)
+        raise BadJSON(_("请求体超过 %(n)s KB。", n=MAX_JSON_BYTES // 1024), 413)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadJSON("请求体应为 UTF-8 编码的 JSON。") from exc
+        raise BadJSON(_("请求体应为 UTF-8 编码的 JSON。")) from exc
     if _depth(text) > MAX_JSON_DEPTH:
-        raise BadJSON(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层。")
+        raise BadJSON(_("JSON 嵌套超过 %(n)s 层。", n=MAX_JSON_DEPTH))
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\\ud800") cannot be stored
     except BadJSON:
         raise
     except (ValueError, RecursionError) as exc:
-        raise BadJSON("请求体不是有效的 JSON。") from exc
+        raise BadJSON(_("请求体不是有效的 JSON。")) from exc
     return value
 
 
@@ -253,27 +254,28 @@ def match_api():
     except BadJSON as exc:
         # 422 as for any unreadable profile (the published contract of /match); 413 when too large to read
         status = 413 if exc.status == 413 else 422
-        return problems_response(str(exc), [{"field": "", "message": "无法解析 JSON"}], status)
+        return problems_response(str(exc), [{"field": "", "message": _("无法解析 JSON")}], status)
     if not isinstance(body, dict):
-        return problems_response("请求体应为 JSON 对象", [{"field": "", "message": "应为 {\"profile\": {...}}"}])
+        return problems_response(_("请求体应为 JSON 对象"),
+                                 [{"field": "", "message": _("应为 %(shape)s", shape='{"profile": {...}}')}])
     # {"profile": {...}, "date": "YYYY-MM-DD"}; a bare profile (with an optional top-level date) still works.
     if "profile" in body:
         raw_profile = body["profile"]
         extra = [k for k in body if k not in ("profile", "date")]
         if extra:
-            return problems_response("请求体只能包含 profile 和 date", [
-                {"field": shown_name(k), "message": f"未知字段：{shown_name(k)}"} for k in extra])
+            return problems_response(_("请求体只能包含 profile 和 date"), [
+                {"field": shown_name(k), "message": _("未知字段：%(name)s", name=shown_name(k))} for k in extra])
     else:
         raw_profile = {k: v for k, v in body.items() if k != "date"}
     day = today()
     if "date" in body:
         asked = parse_date(body["date"])
         if asked is None:
-            return problems_response("date 应为 YYYY-MM-DD", [{"field": "date", "message": "日期格式无效"}])
+            return problems_response(_("date 应为 YYYY-MM-DD"), [{"field": "date", "message": _("日期格式无效")}])
         day = asked
     profile, problems = validate_profile(raw_profile, day)
     if problems:
-        return problems_response("profile 未通过校验", problems)
+        return problems_response(_("profile 未通过校验"), problems)
     results = match_profile(profile, day)
     summary = summarize(results)
     return jsonify({"date": day.isoformat(), "total_max_cash_wan": total_max_cash(results),
@@ -302,19 +304,19 @@ def change_feed():
     since_raw, limit_raw = request.args.get("since", "0"), request.args.get("limit", str(changes.DEFAULT_LIMIT))
     since = whole_number(since_raw)
     if since is None:
-        return problem("since 应为非负整数（上次返回的 next_cursor；首次同步为 0）。", 400)
+        return problem(_("since 应为非负整数（上次返回的 next_cursor；首次同步为 0）。"), 400)
     limit = whole_number(limit_raw)
     if limit is None or not 1 <= limit <= changes.MAX_LIMIT:
-        return problem(f"limit 应为 1–{changes.MAX_LIMIT} 的整数。", 400)
+        return problem(_("limit 应为 1–%(max)s 的整数。", max=changes.MAX_LIMIT), 400)
     wanted = tuple(e for e in request.args.get("entity", "").split(",") if e)
     unknown = [e for e in wanted if e not in changes.ENTITIES]
     if unknown:
-        return problem(f"未知的 entity：{', '.join(unknown)[:100]}", 400)
+        return problem(_("未知的 entity：%(names)s", names=", ".join(unknown)[:100]), 400)
     try:
         page = changes.read(db.session, changes.viewer_of(current_user), since, limit, wanted)
     except changes.CursorExpired:
-        return problem(f"游标早于保留期（{changes.RETENTION_DAYS} 天），其间的删除记录已清理；"
-                       "请清空本地副本后从 since=0 重新同步。", 410, resync_from=0)
+        return problem(_("游标早于保留期（%(days)s 天），其间的删除记录已清理；请清空本地副本后从 since=0 重新同步。",
+                         days=changes.RETENTION_DAYS), 410, resync_from=0)
     response = jsonify({"changes": page.changes, "next_cursor": page.next_cursor, "has_more": page.has_more})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -325,13 +327,13 @@ def change_feed():
 def put_answer(name: str):
     """Save one answer: body {"value": ...}, If-Match: "<version>" ("0" for a first answer)."""
     if name not in FIELDS_BY_NAME:
-        return problem(f"未知的问题：{name[:64]}", 404)
+        return problem(_("未知的问题：%(name)s", name=name[:64]), 404)
     body = _json_body()
     if body is None or "value" not in body:
-        return problem('请求体应为 JSON 对象 {"value": ...}。', 422)
+        return problem(_("请求体应为 JSON 对象 %(shape)s。", shape='{"value": ...}'), 422)
     base = _if_match()
     if base is None:
-        return problem('需要请求头 If-Match: "<version>"（该回答当前的版本；从未回答过为 "0"）。', 428)
+        return problem(_('需要请求头 If-Match: "<version>"（该回答当前的版本；从未回答过为 "0"）。'), 428)
     eid, uid = current_user.enterprise_id, current_user.id
 
     def write() -> tuple[dict[str, Any], int]:
@@ -340,7 +342,7 @@ def put_answer(name: str):
         except AnswerError as exc:
             return {"error": str(exc), "field": name, "status": 422}, 422
         if result.conflict:
-            return {"error": "该回答已在其他设备上修改，未保存本次修改。", "status": 412, "field": name,
+            return {"error": _("该回答已在其他设备上修改，未保存本次修改。"), "status": 412, "field": name,
                     "current": {"value": result.theirs, "version": result.version}}, 412
         return {"field": name, "value": result.value, "version": result.version}, 200
 
@@ -360,19 +362,20 @@ def submission_action(submission_id: int):
     """A reviewer action (start_review, return, approve, reject, comment, forward) on a queued application."""
     sub = submission_service.get_for_unit(db.session, submission_id, current_user.service_unit_id)
     if sub is None:
-        return problem("本单位没有这条申请。", 404)
+        return problem(_("本单位没有这条申请。"), 404)
     body = _json_body()
     if body is None:
-        return problem('请求体应为 JSON 对象 {"action": ..., "comment": ..., "visibility": ...}。', 422)
+        shape = '{"action": ..., "comment": ..., "visibility": ...}'
+        return problem(_("请求体应为 JSON 对象 %(shape)s。", shape=shape), 422)
     base = _if_match()
     if base is None:
-        return problem('需要请求头 If-Match: "<version>"（同步时看到的申请版本）。', 428)
+        return problem(_('需要请求头 If-Match: "<version>"（同步时看到的申请版本）。'), 428)
     reviewer = current_user._get_current_object()
 
     def write() -> tuple[dict[str, Any], int]:
         fields = {k: body.get(k) for k in ("action", "comment", "visibility", "to_unit")}
         if any(v is not None and not isinstance(v, str) for v in fields.values()):
-            return {"error": "action、comment、visibility、to_unit 应为字符串。", "status": 422}, 422
+            return {"error": _("action、comment、visibility、to_unit 应为字符串。"), "status": 422}, 422
         try:
             done = review_actions.review(db.session, sub, reviewer, fields["action"] or "", fields["comment"],
                                              fields["visibility"] or Visibility.ENTERPRISE, fields["to_unit"],

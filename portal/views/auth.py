@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from portal.clock import today
 from portal.extensions import db, failed_login, limiter, login_account_key, login_client_key
+from portal.i18n import LANGUAGES, NAMES
 from portal.policy.catalog import catalog
 from portal.services import accounts, devices
 from portal.services import answers as answer_service
@@ -43,10 +46,20 @@ def user_or_address() -> str:
     return f"user:{current_user.id}" if current_user.is_authenticated else get_remote_address()
 
 
-# The same words whether the address was new or already had an account: the form must not reveal which.
-REGISTERED = ("注册申请已提交。我们已向 {email} 发送邮件：新账号请打开邮件中的链接确认邮箱（3 天内有效）；"
-              "如果该邮箱此前已注册，邮件会说明，请用原密码登录。现在即可登录填写问卷、查看匹配结果，"
-              "确认邮箱后才能在线提交申请。")
+LANG_COOKIE_AGE = 365 * 24 * 3600  # as POST /lang (portal/views/public.py)
+
+
+def chosen_language(posted: str | None) -> str:
+    """The interface language a form chose: one of zh/ko/en, else the language of the page it was on."""
+    from portal.templating import current_language
+
+    return posted if posted in LANGUAGES else current_language()
+
+
+def remember_language(response: Response, code: str) -> Response:
+    """This browser keeps the language too (the `lang` cookie, as the footer's switch sets it)."""
+    response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True)
+    return response
 
 
 def home_for(user) -> str:  # type: ignore[no-untyped-def]
@@ -65,7 +78,7 @@ def login():
     if form.is_submitted():
         user = accounts.authenticate(db.session, form.email.data, form.password.data)
         if user is None:
-            error = "邮箱或密码不正确。"
+            error = _("邮箱或密码不正确。")
         else:
             sign_in(user, remember=form.remember.data)
             return redirect(same_site_path(request.values.get("next"), home_for(user)))
@@ -80,7 +93,7 @@ def logout():
     if device is not None:
         devices.end_session(db.session, current_user, device, "logout")
     logout_user()
-    flash("您已退出登录。")
+    flash(_("您已退出登录。"))
     return redirect(url_for("public.home"))
 
 
@@ -90,18 +103,22 @@ def logout():
 def register():
     """Create an enterprise account and its first staff member; the same answer whether the e-mail is known."""
     form, error, email = RegisterForm(), None, ""
+    language = chosen_language(form.language.data)
     if form.is_submitted():
         error = form.refusal()
         if error is None:
             try:
                 user = accounts.register_enterprise(db.session, form.enterprise_name.data, form.name.data,
-                                                    form.email.data, form.password.data)
+                                                    form.email.data, form.password.data, language=language)
             except accounts.EmailTaken:
                 # Nothing was written; ending the transaction frees SQLite's writers before the mail goes out.
                 db.session.rollback()
-                # The owner hears of the attempt by e-mail; the visitor sees what a new account would see.
+                # The owner hears of the attempt by e-mail (in their own language); the visitor sees what a
+                # new account would see.
                 email = accounts.normalise_email(form.email.data)
-                accounts.mail_registration_attempt(email, public_link("auth.login"))
+                accounts.mail_registration_attempt(email, public_link("auth.login"),
+                                                   accounts.find_by_email(db.session, email))
+                db.session.rollback()
             except accounts.AccountError as exc:
                 error = str(exc)
             else:
@@ -113,9 +130,17 @@ def register():
                 accounts.mail_verification(user, public_link("auth.verify_email", token=accounts.email_token(user)))
             if error is None:
                 # Not signed in here: a session for new addresses only would itself tell the two cases apart.
-                flash(REGISTERED.format(email=email))
-                return redirect(url_for("auth.login"))
-    return render("auth/register.html", error=error, form=form.data, status=422 if error else 200)
+                # The same words whether the address was new or already had an account: the form must not
+                # reveal which. The next pages speak the language chosen on the form.
+                with force_locale(language):
+                    flash(_("注册申请已提交。我们已向 %(email)s 发送邮件："
+                            "新账号请打开邮件中的链接确认邮箱（3 天内有效）；"
+                            "如果该邮箱此前已注册，邮件会说明，请用原密码登录。现在即可登录填写问卷、查看匹配结果，"
+                            "确认邮箱后才能在线提交申请。", email=email))
+                response = redirect(url_for("auth.login"))
+                return remember_language(response, language) if form.language.data in LANGUAGES else response
+    return render("auth/register.html", error=error, form=form.data, language=language,
+                  language_choices=NAMES, status=422 if error else 200)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -131,7 +156,7 @@ def change_password():
             except accounts.AccountError as exc:
                 error = str(exc)
             else:
-                flash("密码已修改。")
+                flash(_("密码已修改。"))
                 return redirect(home_for(current_user))
     return render("auth/password.html", error=error, status=422 if error else 200)
 
@@ -151,7 +176,8 @@ def invite():
         else:
             email = accounts.normalise_email(form.email.data)
             link = public_link("auth.accept_invite", token=token)
-            accounts.mail_invitation(email, link, f"由 {current_user.name} 邀请加入其企业账号")
+            # The new address has no language yet: the inviter's page language is the best guess.
+            accounts.mail_invitation(email, link, inviter=current_user.name)
     return render("auth/invite.html", error=error, link=link, email=email,
                   colleagues=accounts.colleagues(db.session, current_user.enterprise_id),
                   status=422 if error else 200)
@@ -172,18 +198,20 @@ def accept_invite(token: str):
         return render("auth/accept_invite.html", invitation=invitation, refused=str(refused), token=token,
                       error=None, unit_name=unit_name, status=refused.status)
     form, error, status = JoinForm(), None, 422
+    language = chosen_language(form.language.data)
     if form.is_submitted():
         error = form.refusal()
         if error is None:
             try:
-                user = accounts.accept_invitation(db.session, token, form.name.data, form.password.data)
+                user = accounts.accept_invitation(db.session, token, form.name.data, form.password.data,
+                                                  language=language)
             except accounts.AccountError as exc:
                 error, status = str(exc), exc.status
             else:
                 sign_in(user)
-                return redirect(home_for(user))
+                return remember_language(redirect(home_for(user)), language)
     return render("auth/accept_invite.html", invitation=invitation, error=error, token=token, refused=None,
-                  unit_name=unit_name, status=status if error else 200)
+                  unit_name=unit_name, language=language, language_choices=NAMES, status=status if error else 200)
 
 
 @bp.route("/verify-email/<token>", methods=["GET", "POST"])
@@ -197,7 +225,7 @@ def verify_email(token: str):
         return render("auth/verify_email.html", error=str(exc), token=token, user=None, status=exc.status)
     if request.method == "POST":
         accounts.verify_email(db.session, token)
-        flash("邮箱已确认，现在可以在线提交申请了。")
+        flash(_("邮箱已确认，现在可以在线提交申请了。"))
         signed_in_as_user = current_user.is_authenticated and current_user.id == user.id
         return redirect(url_for("enterprise.dashboard") if signed_in_as_user else url_for("auth.login"))
     return render("auth/verify_email.html", error=None, token=token, user=user)
@@ -211,7 +239,7 @@ def resend_verification():
     if accounts.needs_verification(current_user):
         accounts.mail_verification(current_user,
                                    public_link("auth.verify_email", token=accounts.email_token(current_user)))
-        flash(f"验证邮件已重新发送到 {current_user.email}，请在 3 天内打开邮件中的链接。")
+        flash(_("验证邮件已重新发送到 %(email)s，请在 3 天内打开邮件中的链接。", email=current_user.email))
     else:
-        flash("您的邮箱已经确认。")
+        flash(_("您的邮箱已经确认。"))
     return redirect(same_site_path(ResendVerificationForm().next.data, url_for("enterprise.dashboard")))

@@ -6,6 +6,8 @@ import datetime as dt
 
 import segno
 from flask import Blueprint, Response, current_app, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import clock
@@ -22,12 +24,12 @@ bp = Blueprint("handoff", __name__)
 BROWSER, CODE, NEXT = "handoff_browser", "handoff_code", "handoff_next"
 # A code with less time left than this is replaced on reload rather than shown: nobody finishes in 30 s.
 MIN_LEFT = dt.timedelta(seconds=30)
-BAD_FORMAT = "代码格式不正确：应为 8 位字母和数字，例如 ABCD-EFGH（不区分大小写，可省略横线）。"
+BAD_FORMAT = _l("代码格式不正确：应为 8 位字母和数字，例如 ABCD-EFGH（不区分大小写，可省略横线）。")
 STATE_NOTES = {
-    "pending": "手机上还没有确认。请在手机上点“确认在这台电脑上登录”，然后再点“继续”。",
-    "expired": "上一个代码已过期或已失效，下面是新的代码。",
-    "consumed": "上一个代码已使用过，下面是新的代码。",
-    "missing": "没有找到这台电脑待确认的代码，下面是新的代码。",
+    "pending": _l("手机上还没有确认。请在手机上点“确认在这台电脑上登录”，然后再点“继续”。"),
+    "expired": _l("上一个代码已过期或已失效，下面是新的代码。"),
+    "consumed": _l("上一个代码已使用过，下面是新的代码。"),
+    "missing": _l("没有找到这台电脑待确认的代码，下面是新的代码。"),
 }
 
 
@@ -56,7 +58,7 @@ def _public_url(path: str) -> str:
 def _qr_svg(url: str) -> str:
     # Inline SVG: no extra request and no script; segno draws with attributes, so CSP style-src is unaffected.
     return segno.make(url, error="m").svg_inline(scale=4, border=2, light="#fff", omitsize=True,
-                                                 svgclass="qr", title="用已登录的手机扫描此二维码")
+                                                 svgclass="qr", title=_("用已登录的手机扫描此二维码"))
 
 
 def _clock_time(value: dt.datetime) -> str:
@@ -127,7 +129,8 @@ def status():
                 response = _sign_in(user)
                 if request.headers.get("HX-Request"):
                     # htmx would swap the redirected page into the fragment: have it navigate the page instead.
-                    response = _no_store(Response("正在登录…", headers={"HX-Redirect": response.headers["Location"]}))
+                    response = _no_store(Response(_("正在登录…"),
+                                                  headers={"HX-Redirect": response.headers["Location"]}))
                 return response
             current = "expired"
     if current_user.is_authenticated:  # signed in meanwhile (another tab, the login form): go home
@@ -146,7 +149,7 @@ def enter():
     """Sign this browser in with a code shown on a signed-in phone (typed with or without the dash)."""
     typed = request.form.get("code", "")[:40]
     if service.normalise(typed) is None:
-        return _page(error=BAD_FORMAT, status=400, typed=typed)
+        return _page(error=str(BAD_FORMAT), status=400, typed=typed)
     try:
         user = service.redeem(db.session, typed, session.get(BROWSER))
     except service.HandoffError as exc:
@@ -163,7 +166,7 @@ def approve():
     normal = service.normalise(typed)
     context = {"home": home_for(current_user), "done": False, "error": None, "code": typed}
     if normal is None and (typed or request.method == "POST"):
-        return _no_store(render("handoff/approve.html", status=400, **(context | {"error": BAD_FORMAT})))
+        return _no_store(render("handoff/approve.html", status=400, **(context | {"error": str(BAD_FORMAT)})))
     if normal is not None:
         context["code"] = service.grouped(normal)
     if request.method == "GET":
