@@ -45,6 +45,21 @@ def zh_date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
+def local_date(value: dt.date | dt.datetime | None, lang: str = "zh") -> str:
+    """A date as the reader writes it: zh 2026年6月1日, ko 2026년 6월 1일, en 1 June 2026."""
+    if not value:
+        return ""
+    if lang == "ko":
+        return f"{value.year}년 {value.month}월 {value.day}일"
+    if lang == "en":
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return zh_date(value)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
 def answer_text(value: Any, field: Field, dates: Mapping[str, str] | None = None) -> str:
     """An answer in the words of its question (option labels, 是/否, number and unit); unknown codes as given.
 
