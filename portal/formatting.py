@@ -10,11 +10,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from portal.policy.wording import mark as _l
+
 if TYPE_CHECKING:
     from portal.profile.fields import Field
 
-#: Printed before each contact line of a unit ("电话：0431-…").
-CONTACT_LABELS = {"address": "地址", "phone": "电话", "hours": "办公时间", "email": "电子邮箱", "web": "网址"}
+#: Printed before each contact line of a unit ("电话：0431-…"); Chinese, translated where a page shows them.
+CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("办公时间"), "email": _l("电子邮箱"),
+                  "web": _l("网址")}
 #: A multiple-choice answer with nothing ticked: answered, unlike a missing answer.
 NONE_OF_THESE = "（都不是）"
 #: Between the options of a multiple-choice answer; option labels themselves contain "、".
