@@ -86,8 +86,10 @@ def measure_locations(m: Measure) -> set[str]:
 
 
 def _search_blob(m: Measure) -> str:
+    # The unofficial ko/en title and summary too, so a Korean or English word finds a translated measure.
     return squash(" ".join([m.title, m.text, m.eligibility, m.document.title, m.part,
-                            " ".join(m.lead_units), " ".join(m.cooperating_units)])).lower()
+                            " ".join(m.lead_units), " ".join(m.cooperating_units),
+                            " ".join(text for _, _, text in m.tr)])).lower()
 
 
 def search(f: LibraryFilter) -> list[Measure]:
