@@ -200,3 +200,21 @@ def test_verification_page_in_english(client: FlaskClient) -> None:
     html = resp.get_data(as_text=True)
     assert resp.status_code == 404 and "Verify a document" in html and "No document has the verification code" in html
     assert stray(html) == []
+
+
+def test_a_translated_result_shows_both_titles_and_the_clause_one_tap_away(app: Flask,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    cat = catalog()
+    m = cat.measures["d000-03"]
+    translated = dataclasses.replace(m, tr=(("en", "title", "Green channel for innovative devices"),))
+    monkeypatch.setitem(cat.__dict__, "_enterprise_measures",
+                        tuple(translated if x.id == m.id else x for x in cat.enterprise_measures()))
+    _, browser = enterprise(app)
+    browser.client.set_cookie("lang", "en")
+    html = browser.get("/results").get_data(as_text=True)
+    card = html[html.index(f'id="r-{m.id}"'):]
+    card = card[:card.index("</li>")]
+    assert '<span lang="en">Green channel for innovative devices</span> <span class="zh-original" lang="zh-Hans">' \
+           f"{m.title}</span>" in card
+    assert "Unofficial translation" in card
+    assert f'<summary>Original text</summary><blockquote class="clause" lang="zh-Hans">{m.text}</blockquote>' in card
