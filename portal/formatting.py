@@ -10,11 +10,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from portal.policy.wording import mark as _l
+
 if TYPE_CHECKING:
     from portal.profile.fields import Field
 
-#: Printed before each contact line of a unit ("电话：0431-…").
-CONTACT_LABELS = {"address": "地址", "phone": "电话", "hours": "办公时间", "email": "电子邮箱", "web": "网址"}
+#: Printed before each contact line of a unit ("电话：0431-…"); Chinese, translated where a page shows them.
+CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("办公时间"), "email": _l("电子邮箱"),
+                  "web": _l("网址")}
 #: A multiple-choice answer with nothing ticked: answered, unlike a missing answer.
 NONE_OF_THESE = "（都不是）"
 #: Between the options of a multiple-choice answer; option labels themselves contain "、".
@@ -43,6 +46,21 @@ def number(value: float | int) -> str:
 def zh_date(value: dt.date | dt.datetime | None) -> str:
     """2026年6月1日."""
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def local_date(value: dt.date | dt.datetime | None, lang: str = "zh") -> str:
+    """A date as the reader writes it: zh 2026年6月1日, ko 2026년 6월 1일, en 1 June 2026."""
+    if not value:
+        return ""
+    if lang == "ko":
+        return f"{value.year}년 {value.month}월 {value.day}일"
+    if lang == "en":
+        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    return zh_date(value)
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
 
 
 def answer_text(value: Any, field: Field, dates: Mapping[str, str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, render_template, request, session
@@ -9,11 +10,13 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup, escape
 
 from portal import clock, formatting
 from portal.extensions import htmx
 from portal.i18n import DEFAULT, HTML_LANG, NAMES
 from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
+from portal.policy.wording import label, money
 from portal.profile.fields import gate_open
 
 
@@ -63,8 +66,43 @@ def alt_label(item: Any) -> str:
     return ""
 
 
+# Runs of Chinese (ideographs and their punctuation, with the numbers and spaces between them).
+_HAN = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e\u2014\u2018\u2019\u201c\u201d\u2026"
+_HAN_RUN = re.compile(f"[{_HAN}]+(?:[0-9 .,%()\\-]*[{_HAN}]+)*")
+
+
+def zh_spans(text: Any) -> Markup:
+    """Text that may hold Chinese inside Korean or English (a citation, an untranslated label): each
+    run of Chinese in <span lang="zh-Hans">, so screen readers and fonts treat it as Chinese.
+    On a Chinese page the text is only escaped."""
+    safe = text if isinstance(text, Markup) else escape("" if text is None else str(text))
+    if current_language() == DEFAULT:
+        return safe
+    # Escaping leaves Chinese as it is, and markup here is our own (no Chinese inside a tag).
+    return Markup(_HAN_RUN.sub(lambda found: f'<span lang="zh-Hans">{found.group()}</span>', str(safe)))  # noqa: S704 - escaped above
+
+
+def has_han(text: Any) -> bool:
+    return bool(text) and _HAN_RUN.search(str(text)) is not None
+
+
+def local_date(value: Any) -> str:
+    """A date in the page's language: 2026年6月1日, 2026년 6월 1일, 1 June 2026."""
+    return formatting.local_date(value, current_language())
+
+
+def translated_label(text: str | None) -> str:
+    """A Chinese label from one of the marked dictionaries (records.AUDIENCES …) in the page's language."""
+    return label(text or "", current_language())
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["wan"] = formatting.wan
+    app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["zh_spans"] = zh_spans
+    app.jinja_env.filters["tl"] = translated_label
+    app.jinja_env.filters["tl_pair"] = lambda pair: (pair[0], translated_label(pair[1]))
+    app.jinja_env.filters["money"] = lambda value: money(value, current_language())
     app.jinja_env.filters["num"] = num
     app.jinja_env.filters["answer"] = formatting.answer_text
     app.jinja_env.filters["zh_date"] = formatting.zh_date
@@ -78,7 +116,8 @@ def register(app: Flask) -> None:
                 "current_user": current_user, "lang": current_language(),
                 "html_lang": HTML_LANG.get(current_language(), HTML_LANG[DEFAULT]), "html_langs": HTML_LANG,
                 "language_names": NAMES,
-                "kind_label": MEASURE_KINDS.get, "no_materials_note": NO_MATERIALS_NOTE}
+                "kind_label": lambda kind: translated_label(MEASURE_KINDS.get(kind)),
+                "no_materials_note": NO_MATERIALS_NOTE, "has_han": has_han}
 
     app.after_request(security_headers)
 

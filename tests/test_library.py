@@ -54,7 +54,7 @@ def test_a_snippet_per_hit_with_the_term_marked(client: FlaskClient) -> None:
     assert "<mark>一致性评价</mark>" in page
     plain = client.get("/measures").get_data(as_text=True)
     m = catalog().measures["d002-04"]
-    assert f'<p class="snippet">{m.eligibility[:60]}' in plain and "<mark>" not in plain
+    assert f'<p class="snippet" lang="zh-Hans">{m.eligibility[:60]}' in plain and "<mark>" not in plain
 
 
 def test_snippet_escapes_the_text_before_marking() -> None:

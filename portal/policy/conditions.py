@@ -33,6 +33,7 @@ from typing import Any
 
 from portal.policy.translations import TranslationError, Translations, pick
 from portal.policy.translations import parse as parse_translations
+from portal.policy.wording import _, join_and, join_both, join_enum, join_list, join_or, money
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
 Profile = Mapping[str, Any]
@@ -119,42 +120,57 @@ class Condition:
         return {}
 
     # -- wording --------------------------------------------------------------------------
-    def describe(self) -> str:
-        """What the clause requires, in plain Chinese."""
-        if self.label:
-            return self.label
+    def describe(self, lang: str = "zh") -> str:
+        """What the clause requires, in plain words (Chinese unless `lang` is ko or en)."""
+        label = self.local("label", lang)
+        if label:
+            return label
         if self.kind == "either":
-            return "或".join(f"（{c.describe()}）" for c in self.children)
+            if lang not in ("ko", "en"):
+                return "或".join(f"（{c.describe()}）" for c in self.children)
+            return join_or([f"({c.describe(lang)})" for c in self.children], lang)
         if self.kind == "all":
-            return "且".join(c.describe() for c in self.children)
+            return join_both([c.describe(lang) for c in self.children], lang)
         f = FIELDS_BY_NAME[self.fact]
         if self.kind in ("is_in", "any_of"):
-            return f"{_strip_hint(f.zh)}：{'或'.join(_option_zh(f, v) for v in self.values)}"
+            return _("%(question)s：%(options)s", lang, question=_field_label(f, lang),
+                     options=join_or([_option_label(f, v, lang) for v in self.values], lang))
         if self.kind == "all_of":
-            return f"{_strip_hint(f.zh)}：{'和'.join(_option_zh(f, v) for v in self.values)}"
+            return _("%(question)s：%(options)s", lang, question=_field_label(f, lang),
+                     options=join_and([_option_label(f, v, lang) for v in self.values], lang))
         if self.kind == "is_true":
-            return f"{_strip_hint(f.zh)}：是"
+            return _("%(question)s：是", lang, question=_field_label(f, lang))
         if self.kind == "at_least":
-            return f"{f.zh}不低于{_fmt(self.number)}{f.unit_zh}"
+            return _("%(question)s不低于%(amount)s", lang, question=_field_label(f, lang, full=True),
+                     amount=_quantity(self.number, f, lang))
         if self.kind == "more_than":
-            return f"{f.zh}超过{_fmt(self.number)}{f.unit_zh}"
-        thresholds = "、".join(f"{_fmt(t)}{f.unit_zh}" for t in self.values)
-        return f"{f.zh}首次{'超过' if self.strict else '突破'}{thresholds}"
+            return _("%(question)s超过%(amount)s", lang, question=_field_label(f, lang, full=True),
+                     amount=_quantity(self.number, f, lang))
+        if lang in ("ko", "en"):
+            thresholds = join_or([_quantity(t, f, lang) for t in self.values], lang)
+        else:
+            thresholds = "、".join(_quantity(t, f, lang) for t in self.values)
+        if self.strict:
+            return _("%(question)s首次超过%(amounts)s", lang, question=_field_label(f, lang, full=True),
+                     amounts=thresholds)
+        return _("%(question)s首次突破%(amounts)s", lang, question=_field_label(f, lang, full=True),
+                 amounts=thresholds)
 
-    def describe_met(self, profile: Profile) -> str:
+    def describe_met(self, profile: Profile, lang: str = "zh") -> str:
         """How this firm meets the condition, e.g. "所属行业：中药" rather than the clause's whole list."""
         if self.kind == "either":
             met = next((c for c in self.children if c.evaluate(profile) is True), None)
-            return met.describe_met(profile) if met else self.describe()
+            return met.describe_met(profile, lang) if met else self.describe(lang)
         if self.kind == "all":
-            return "；".join(c.describe_met(profile) for c in self.children)
+            return join_list([c.describe_met(profile, lang) for c in self.children], lang)
         if self.kind in ("any_of", "is_in") and self.fact in FIELDS_BY_NAME:
             value = profile.get(self.fact)
             chosen = [v for v in (value if isinstance(value, list) else [value]) if v in self.value_set]  # type: ignore[attr-defined]
             if chosen:
                 f = FIELDS_BY_NAME[self.fact]
-                return f"{_strip_hint(f.zh)}：{'、'.join(_option_zh(f, v) for v in chosen)}"
-        return self.describe()
+                return _("%(question)s：%(options)s", lang, question=_field_label(f, lang),
+                         options=join_enum([_option_label(f, v, lang) for v in chosen], lang))
+        return self.describe(lang)
 
     def missing_questions(self, profile: Profile) -> list[str]:
         return [FIELDS_BY_NAME[n].zh for n in sorted(self.facts()) if is_unanswered(profile, n)]
@@ -172,6 +188,39 @@ def _strip_hint(label: str) -> str:
 def _option_zh(f: Field, code: Any) -> str:
     opt = f.option(str(code))
     return opt.zh if opt else str(code)
+
+
+def _in(item: Any, lang: str) -> str:
+    """The ko/en wording of a question or option (Korean falls back to English), else ""."""
+    if lang == "ko":
+        return getattr(item, "ko", "") or getattr(item, "en", "")
+    if lang == "en":
+        return getattr(item, "en", "")
+    return ""
+
+
+def _field_label(f: Field, lang: str, full: bool = False) -> str:
+    """The question's label as generated wording uses it (Chinese without its bracketed examples)."""
+    local = _in(f, lang)
+    if local:
+        return local if full else local.split(" (")[0].split("(")[0].strip()
+    return f.zh if full else _strip_hint(f.zh)
+
+
+def _option_label(f: Field, code: Any, lang: str) -> str:
+    opt = f.option(str(code))
+    return (_in(opt, lang) or opt.zh) if opt else str(code)
+
+
+def _quantity(number: float, f: Field, lang: str) -> str:
+    """A threshold with its unit: zh "2,000万元", ko "2,000만 위안", en "CNY 20,000,000"; counts bare."""
+    if lang not in ("ko", "en"):
+        return f"{_fmt(number)}{f.unit_zh}"
+    if f.unit_zh == "万元":
+        return money(number, lang)
+    if f.unit_zh == "个" and lang == "ko":
+        return f"{_fmt(number)}개"
+    return _fmt(number)
 
 
 def _fmt(number: float) -> str:

@@ -18,10 +18,13 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from portal import clock
+from portal.formatting import local_date
 from portal.formatting import wan as _wan
 from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
 from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
+from portal.policy.wording import _, join_list, label, money
+from portal.policy.wording import mark as _l
 from portal.profile.fields import apply_gates
 from portal.statuses import MatchStatus
 
@@ -39,6 +42,9 @@ class ConditionResult(NamedTuple):
     def text(self) -> str:
         return self.condition.describe()
 
+    def text_in(self, lang: str = "zh") -> str:
+        return self.condition.describe(lang)
+
 
 @dataclass(frozen=True, slots=True)
 class CashLine:
@@ -53,16 +59,25 @@ class CashLine:
     count: int | None = None  # how many varieties/products the firm said qualify
     rate_percent: float | None = None
     rate_base: str = ""
+    amount: Amount | None = field(default=None, compare=False)  # the printed amount, for its ko/en label and rate base
 
-    def text(self) -> str:
+    def text(self, lang: str = "zh") -> str:
+        """The line as shown: zh "最高 500 万元（一次性）", ko "최대 500만 위안", en "up to CNY 5,000,000"."""
+        unit = label(self.unit_zh, lang)
         if self.min_wan is not None:
-            amount = f"{_wan(self.min_wan)}—{_wan(self.ceiling_wan)} 万元（{self.unit_zh}）"
+            amount = _("%(min)s—%(max)s 万元（%(unit)s）", lang, min=_sum(self.min_wan, lang),
+                       max=_sum(self.ceiling_wan, lang), unit=unit)
         elif self.count:
-            amount = f"每个最高 {_wan(self.per_item_wan)} 万元 × {self.count} = 最高 {_wan(self.ceiling_wan)} 万元"
+            amount = _("每个最高 %(each)s 万元 × %(count)s = 最高 %(total)s 万元", lang,
+                       each=_sum(self.per_item_wan, lang), count=self.count, total=_sum(self.ceiling_wan, lang))
         else:
-            amount = f"最高 {_wan(self.ceiling_wan)} 万元（{self.unit_zh}）"
-        rate = f"，按{self.rate_base}的 {_wan(self.rate_percent)}% 计" if self.rate_percent else ""
-        return f"{self.label or '支持额度'}：{amount}{rate}"
+            amount = _("最高 %(max)s 万元（%(unit)s）", lang, max=_sum(self.ceiling_wan, lang), unit=unit)
+        rate = ""
+        if self.rate_percent:
+            base = self.amount.local("rate_base", lang) if self.amount else self.rate_base
+            rate = _("，按%(base)s的 %(rate)s%% 计", lang, base=base, rate=_wan(self.rate_percent))
+        name = (self.amount.local("label", lang) if self.amount else self.label) or _("支持额度", lang)
+        return _("%(label)s：%(amount)s%(rate)s", lang, label=name, amount=amount, rate=rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +89,31 @@ class CityShareLine:
     unit_zh: str
     city_wan: float | None  # None: the firm has not said how much city support it was granted
     computed_wan: float | None
+    share: CityShare | None = field(default=None, compare=False)  # the printed share, for its ko/en label
 
-    def text(self) -> str:
+    def text(self, lang: str = "zh") -> str:
+        name = self.share.local("label", lang) if self.share else self.label
         if self.computed_wan is not None and self.city_wan is not None:
-            return (f"{self.label}：市级支持 {_wan(self.city_wan)} 万元 × {_wan(self.percent)}% = "
-                    f"{_wan(self.computed_wan)} 万元（{self.unit_zh}）")
-        return f"{self.label}：市级支持额度的 {_wan(self.percent)}%（填写市级支持额度后可计算）"
+            return _("%(label)s：市级支持 %(city)s 万元 × %(percent)s%% = %(amount)s 万元（%(unit)s）", lang,
+                     label=name, city=_sum(self.city_wan, lang), percent=_wan(self.percent),
+                     amount=_sum(self.computed_wan, lang), unit=label(self.unit_zh, lang))
+        return _("%(label)s：市级支持额度的 %(percent)s%%（填写市级支持额度后可计算）", lang, label=name,
+                 percent=_wan(self.percent))
+
+
+def _sum(value: float, lang: str) -> str:
+    """An amount inside a sentence whose Chinese frame writes 万元 itself: the number alone in zh."""
+    return money(value, lang) if lang in ("ko", "en") else _wan(value)
+
+
+#: What the results call each status (the Chinese of portal.statuses.MatchStatus), translated when shown.
+STATUS_LABELS = {
+    "eligible": _l("符合条件"),
+    "needs_info": _l("还需补充信息"),
+    "near_miss": _l("只差一项"),
+    "not_eligible": _l("暂不符合"),
+    "expired": _l("已过有效期"),
+}
 
 
 @dataclass(slots=True)
@@ -136,33 +170,41 @@ class MatchResult:
     def status_zh(self) -> str:
         return MatchStatus(self.status).zh
 
+    def status_label(self, lang: str = "zh") -> str:
+        return label(STATUS_LABELS.get(self.status, self.status_zh), lang)
+
     @property
     def can_apply(self) -> bool:
         """Only an eligible measure that is an application (not information) can be submitted."""
         return self.status == ELIGIBLE and not self.measure.is_information
 
-    def reason(self) -> str:
-        """One plain sentence saying why, citing the clause."""
+    def reason(self, lang: str = "zh") -> str:
+        """One plain sentence saying why, citing the clause (the citation stays Chinese: it names the document)."""
         cite = self.measure.citation
         if self.status == EXPIRED:
-            return f"{cite}已于{self.measure.effective_valid_until:%Y年%m月%d日}到期。"
+            end = self.measure.effective_valid_until
+            when = f"{end:%Y年%m月%d日}" if lang not in ("ko", "en") else local_date(end, lang)
+            return _("%(citation)s已于%(date)s到期。", lang, citation=cite, date=when)
         if self.status == ELIGIBLE:
-            return f"根据{cite}，您的回答满足：" + "；".join(r.condition.describe_met(self.profile)
-                                                          for r in self.met) + "。"
+            return _("根据%(citation)s，您的回答满足：%(conditions)s。", lang, citation=cite,
+                     conditions=join_list([r.condition.describe_met(self.profile, lang) for r in self.met], lang))
         if self.status == NEAR_MISS:
             miss = self.failed[0].condition
-            hint = f"（{miss.hint}）" if miss.hint else ""
-            return f"根据{cite}，只差一项：{miss.describe()}{hint}。"
+            hint = miss.local("hint", lang)
+            return _("根据%(citation)s，只差一项：%(condition)s%(hint)s。", lang, citation=cite,
+                     condition=miss.describe(lang), hint=_("（%(hint)s）", lang, hint=hint) if hint else "")
         if self.status == NEEDS_INFO:
-            return f"根据{cite}，还需回答：" + "；".join(r.text for r in self.unknown) + "。"
-        return f"根据{cite}，以下条件不满足：" + "；".join(r.text for r in self.failed) + "。"
+            return _("根据%(citation)s，还需回答：%(conditions)s。", lang, citation=cite,
+                     conditions=join_list([r.text_in(lang) for r in self.unknown], lang))
+        return _("根据%(citation)s，以下条件不满足：%(conditions)s。", lang, citation=cite,
+                 conditions=join_list([r.text_in(lang) for r in self.failed], lang))
 
-    def what_would_change(self) -> str:
+    def what_would_change(self, lang: str = "zh") -> str:
         """For a near miss: the one thing that would make the firm eligible."""
         if self.status != NEAR_MISS:
             return ""
         miss = self.failed[0].condition
-        return miss.hint or f"满足“{miss.describe()}”后即符合条件"
+        return miss.local("hint", lang) or _("满足“%(condition)s”后即符合条件", lang, condition=miss.describe(lang))
 
     def as_dict(self) -> dict[str, Any]:
         m = self.measure
@@ -208,14 +250,14 @@ def _cash_line(a: Amount, profile: Profile) -> CashLine:
     ceiling = a.max_wan * (count or 1)
     floor = a.min_wan if a.min_wan is not None else ceiling
     return CashLine(a.label, a.unit_zh, floor, ceiling, a.min_wan, a.max_wan if count else 0.0, count,
-                    a.rate_percent, a.rate_base)
+                    a.rate_percent, a.rate_base, a)
 
 
 def _city_line(s: CityShare, profile: Profile) -> CityShareLine:
     base = profile.get(s.base_fact) if s.base_fact else None
     city = float(base) if isinstance(base, int | float) else None
     computed = round(city * s.percent / 100, 4) if city is not None else None
-    return CityShareLine(s.label, s.percent, s.unit_zh, city, computed)
+    return CityShareLine(s.label, s.percent, s.unit_zh, city, computed, s)
 
 
 def evaluate(measure: Measure, profile: Profile, today: dt.date) -> MatchResult:
@@ -294,6 +336,7 @@ class Summary:
     by_kind: dict[str, int] = field(default_factory=dict)  # eligible measures per MEASURE_KINDS key
     cash_wan: float = 0.0  # stated maxima (× count), printed ranges at their floor
     ranges: list[str] = field(default_factory=list)  # e.g. "年营业收入首次超过…：50—200 万元"
+    range_lines: list[CashLine] = field(default_factory=list)  # the same lines, to word in another language
     city_computed_wan: float = 0.0  # document 002 shares computed from the city amount given
     city_pending: int = 0  # shares whose city amount the firm has not given yet
     near_miss: int = 0
@@ -325,6 +368,7 @@ def summarize(results: Iterable[MatchResult]) -> Summary:
             continue
         out.by_kind[r.measure.kind] = out.by_kind.get(r.measure.kind, 0) + 1
         out.cash_wan += r.floor_cash_wan
+        out.range_lines.extend(c for c in r.cash if c.min_wan is not None)
         out.ranges.extend(c.text() for c in r.cash if c.min_wan is not None)
         for c in r.city:
             if c.computed_wan is None:

@@ -13,41 +13,45 @@ from typing import Any
 
 from portal.policy.conditions import Condition
 from portal.policy.translations import Translations, pick
+from portal.policy.wording import mark as _l
+
+# The label dictionaries hold plain Chinese (the PDFs and the API use them as they are); `_l` only marks
+# them for the catalogs, and pages translate a value where they show it (portal.policy.wording.label).
 
 AUDIENCES = {
-    "enterprise_benefit": "企业扶持（资金、奖励）",
-    "enterprise_service": "面向企业的服务",
-    "enterprise_relief": "监管便利与减负",
-    "enterprise_info": "政策信息（无需申请）",
-    "government_internal": "政府内部工作",
+    "enterprise_benefit": _l("企业扶持（资金、奖励）"),
+    "enterprise_service": _l("面向企业的服务"),
+    "enterprise_relief": _l("监管便利与减负"),
+    "enterprise_info": _l("政策信息（无需申请）"),
+    "government_internal": _l("政府内部工作"),
 }
 # How the results headline counts what a firm gets (issue: 资金 / 审评审批加速 / 服务 / 信息).
-MEASURE_KINDS = {"cash": "资金", "fast_track": "审评审批加速", "service": "服务", "info": "政策信息"}
+MEASURE_KINDS = {"cash": _l("资金"), "fast_track": _l("审评审批加速"), "service": _l("服务"), "info": _l("政策信息")}
 FAST_TRACK_KINDS = {"fast_track", "combined_inspection"}
 BENEFIT_KINDS = {
-    "cash_reward": "资金奖励",
-    "matching_reward": "按市级支持额度配套奖励",
-    "subsidy": "项目支持与补助",
-    "interest_subsidy": "贷款贴息",
-    "fast_track": "加快审评审批",
-    "combined_inspection": "合并现场检查",
-    "consultation": "前置咨询与技术指导",
-    "platform_service": "平台与公共服务",
-    "regulatory_relief": "监管便利与减负",
-    "coordination": "协调对接服务",
-    "policy_support": "政策支持（未列金额）",
+    "cash_reward": _l("资金奖励"),
+    "matching_reward": _l("按市级支持额度配套奖励"),
+    "subsidy": _l("项目支持与补助"),
+    "interest_subsidy": _l("贷款贴息"),
+    "fast_track": _l("加快审评审批"),
+    "combined_inspection": _l("合并现场检查"),
+    "consultation": _l("前置咨询与技术指导"),
+    "platform_service": _l("平台与公共服务"),
+    "regulatory_relief": _l("监管便利与减负"),
+    "coordination": _l("协调对接服务"),
+    "policy_support": _l("政策支持（未列金额）"),
 }
 AMOUNT_UNITS = {
-    "per_variety": "每个品种",
-    "per_project": "每个项目",
-    "per_product": "每个产品",
-    "one_off": "一次性",
-    "annual": "每年度",
-    "per_enterprise": "每户企业",
-    "graded": "分级分类",
-    "unspecified": "文件未写明发放方式",
+    "per_variety": _l("每个品种"),
+    "per_project": _l("每个项目"),
+    "per_product": _l("每个产品"),
+    "one_off": _l("一次性"),
+    "annual": _l("每年度"),
+    "per_enterprise": _l("每户企业"),
+    "graded": _l("分级分类"),
+    "unspecified": _l("文件未写明发放方式"),
 }
-NO_MATERIALS_NOTE = "文件未列明申报材料，请向责任单位确认。"
+NO_MATERIALS_NOTE = _l("文件未列明申报材料，请向责任单位确认。")
 SECTOR_CODES = {
     "biologic", "cell_gene", "chemical_drug", "api", "tcm", "tcm_materials", "medical_device", "ivd",
     "pharma_equipment", "cosmetics", "health_food", "health_services", "distribution", "all",

@@ -17,11 +17,12 @@ from sqlalchemy import Exists, exists, select
 from sqlmodel import Session, col
 
 from portal.db import dialect_insert
-from portal.formatting import zh_date
+from portal.formatting import local_date
 from portal.models import Enterprise, User, ValidityReminder, utcnow
 from portal.policy.catalog import catalog
 from portal.policy.matching import evaluate
 from portal.policy.records import Catalog, Measure
+from portal.policy.wording import _
 from portal.services import notifications
 from portal.statuses import MatchStatus
 
@@ -58,11 +59,15 @@ def ending_soon(cat: Catalog, today: dt.date) -> list[tuple[Measure, int, int]]:
     return out
 
 
-def reminder_text(m: Measure, days_left: int) -> str:
-    """The notice: measure, citation, end date and days left, in the words of the documents."""
+def reminder_text(m: Measure, days_left: int, lang: str = "zh") -> str:
+    """The notice: measure, citation, end date and days left, in the recipient's language (the title
+    translated where the data has it; the citation names the Chinese document as it is)."""
     end = m.effective_valid_until
-    left = "今天是最后一天" if days_left == 0 else f"还剩 {days_left} 天"
-    return f"政策到期提醒：您符合条件的“{m.title}”（{m.citation}）有效期至{zh_date(end)}，{left}。"
+    if days_left == 0:
+        return _("政策到期提醒：您符合条件的“%(title)s”（%(citation)s）有效期至%(date)s，今天是最后一天。", lang,
+                 title=m.local("title", lang), citation=m.citation, date=local_date(end, lang))
+    return _("政策到期提醒：您符合条件的“%(title)s”（%(citation)s）有效期至%(date)s，还剩 %(days)s 天。", lang,
+             title=m.local("title", lang), citation=m.citation, date=local_date(end, lang), days=days_left)
 
 
 @dataclass
@@ -139,5 +144,9 @@ def _send(session: Session, wanted: list[tuple[int, Measure, int, int]], summary
             summary.already_sent += 1
             continue
         summary.sent[lead] += 1
-        summary.notified_users += notifications.notify(session, staff.get(eid, []), reminder_text(m, days),
-                                                       MEASURE_LINK.format(id=m.id))
+        by_language: dict[str, list[User]] = {}
+        for user in staff.get(eid, []):  # each person reads the notice in the language of their account
+            by_language.setdefault(getattr(user, "language", None) or "zh", []).append(user)
+        for lang, users in by_language.items():
+            summary.notified_users += notifications.notify(session, users, reminder_text(m, days, lang),
+                                                           MEASURE_LINK.format(id=m.id))

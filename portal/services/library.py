@@ -17,22 +17,23 @@ from portal.models import MeasureVersion
 from portal.policy.catalog import catalog
 from portal.policy.records import Measure
 from portal.policy.sources import SourceText, load_source, squash
-from portal.profile.fields import FIELDS_BY_NAME
+from portal.policy.wording import mark as _l  # Chinese labels, translated where shown
+from portal.profile.fields import FIELDS_BY_NAME, Option
 
 LOCATION_FILTERS = {
-    "zhonghan_zone": "中韩示范区",
-    "changchun_new_area": "长春新区",
-    "corridor": "长辽梅通白延走廊",
-    "province": "全省",
+    "zhonghan_zone": _l("中韩示范区"),
+    "changchun_new_area": _l("长春新区"),
+    "corridor": _l("长辽梅通白延走廊"),
+    "province": _l("全省"),
 }
 
 # The library's audience filter. "enterprise" is the default of the HTML library and of the home
 # page's count; an empty value (the JSON API's default) applies no audience filter at all.
 DEFAULT_AUDIENCE = "enterprise"
 AUDIENCE_FILTERS = {
-    "enterprise": "面向企业（默认）",
-    "government_internal": "政府内部工作",
-    "all": "全部",
+    "enterprise": _l("面向企业（默认）"),
+    "government_internal": _l("政府内部工作"),
+    "all": _l("全部"),
 }
 
 
@@ -85,8 +86,10 @@ def measure_locations(m: Measure) -> set[str]:
 
 
 def _search_blob(m: Measure) -> str:
+    # The unofficial ko/en title and summary too, so a Korean or English word finds a translated measure.
     return squash(" ".join([m.title, m.text, m.eligibility, m.document.title, m.part,
-                            " ".join(m.lead_units), " ".join(m.cooperating_units)])).lower()
+                            " ".join(m.lead_units), " ".join(m.cooperating_units),
+                            " ".join(text for _, _, text in m.tr)])).lower()
 
 
 def search(f: LibraryFilter) -> list[Measure]:
@@ -136,8 +139,11 @@ def default_count() -> int:
     return len(default_results())
 
 
-def sector_options() -> list[tuple[str, str]]:
-    return [(o.code, o.zh) for o in FIELDS_BY_NAME["sectors"].options]
+def sector_options(lang: str = "zh") -> list[tuple[str, str]]:
+    """(code, label) of the sectors, in the questionnaire's wording of `lang` (Korean falls back to English)."""
+    def word(o: Option) -> str:
+        return {"ko": o.ko or o.en, "en": o.en}.get(lang, "") or o.zh
+    return [(o.code, word(o)) for o in FIELDS_BY_NAME["sectors"].options]
 
 
 def validity(m: Measure, today: dt.date) -> tuple[str, int | None]:

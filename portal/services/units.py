@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from portal.errors import UserError
@@ -73,14 +74,15 @@ def validate_contact(data: dict[str, str]) -> dict[str, str]:
     for name in CONTACT_FIELDS:
         value = (data.get(name) or "").strip()
         if len(value) > CONTACT_LIMITS[name]:
-            errors[name] = f"{CONTACT_LABELS[name]}不能超过 {CONTACT_LIMITS[name]} 个字符。"
+            errors[name] = _("%(field)s不能超过 %(limit)s 个字符。", field=_(CONTACT_LABELS[name]),
+                             limit=CONTACT_LIMITS[name])
         clean[name] = value
     if clean["phone"] and not PHONE_RE.match(clean["phone"]):
-        errors["phone"] = "电话只能包含数字、空格、括号、“-”“转”等字符。"
+        errors["phone"] = _("电话只能包含数字、空格、括号、“-”“转”等字符。")
     if clean["email"] and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", clean["email"]):
-        errors["email"] = "电子邮箱格式不正确。"
+        errors["email"] = _("电子邮箱格式不正确。")
     if clean["web"] and not re.match(r"^https?://[^\s]+$", clean["web"]):
-        errors["web"] = "网址需以 http:// 或 https:// 开头。"
+        errors["web"] = _("网址需以 http:// 或 https:// 开头。")
     if errors:
         raise ContactError(errors)
     return clean

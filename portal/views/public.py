@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -15,7 +16,7 @@ from portal.policy.catalog import catalog
 from portal.policy.records import AUDIENCES, BENEFIT_KINDS
 from portal.services import accounts, library, units
 from portal.services import documents as issued
-from portal.templating import render, wants_fragment
+from portal.templating import current_language, render, wants_fragment
 from portal.views.access import access, same_site_path
 from portal.views.params import measure_or_404
 
@@ -67,7 +68,7 @@ def set_language():
     """Switch the interface language: this browser remembers it, and so does the account when signed in."""
     code = request.form.get("code", "")
     if code not in LANGUAGES:
-        abort(400, description="未知的界面语言。")
+        abort(400, description=_("未知的界面语言。"))
     if current_user.is_authenticated and getattr(current_user, "language", None) != code:
         accounts.set_language(db.session, current_user, code)
     response = make_response(redirect(same_site_path(request.form.get("next"), "/"), code=303))
@@ -89,7 +90,7 @@ def measures():
     results = library.search(f)
     cat = catalog()
     return render("public/measures.html", block="results", results=results, f=f, documents=cat.documents,
-                  sectors=library.sector_options(), benefits=BENEFIT_KINDS, audiences=AUDIENCES,
+                  sectors=library.sector_options(current_language()), benefits=BENEFIT_KINDS, audiences=AUDIENCES,
                   audience_filters=library.AUDIENCE_FILTERS, units=[u for u in cat.units.values()],
                   locations=library.LOCATION_FILTERS, validity=library.validity,
                   locations_of=library.measure_locations, snippet=library.snippet, oob=wants_fragment())
