@@ -226,3 +226,45 @@ def test_admin_index_in_chinese_is_unchanged(app: Flask) -> None:
     page = admin.get("/admin/").get_data(as_text=True)
     assert "单位与联系方式" in page and "待补充" in page and "编辑" in page and 'lang="zh-Hans"' in page
 
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["Unit overview", "All applications", "Not yet opened", "Median days to decision",
+            "Applications by status", "In review", "By measure"]),
+    ("ko", ["기관 현황", "전체 신청", "미열람", "처리 일수 중앙값", "상태별 신청 건수", "심사 중"]),
+])
+def test_dashboard_in_korean_and_english(desk: dict, lang: str, words: list[str]) -> None:
+    rev = in_language(desk["rev"], lang)
+    rev.get(f"/review/{desk['sid']}")  # opened: one in review
+    page = rev.get("/review/dashboard").get_data(as_text=True)
+    for word in words:
+        assert word in page, word
+    assert stray_chinese(page) == []
+
+
+def test_rematch_notices_are_written_in_each_recipients_language(app: Flask) -> None:
+    from functools import partial
+
+    from portal.services.rematch import _Batch, _write, notice_text
+
+    users = {}
+    for lang in ("ko", "en", ""):
+        user, _browser = enterprise(app)
+        _set_language(app, user["id"], lang)
+        users[lang] = user
+    batch = _Batch()
+    for user in users.values():
+        batch.notices[user["enterprise_id"]] = partial(notice_text, ["d000-03"], ["d000-01"],
+                                                       {"d000-01": "not_eligible"}, lambda mid: f"<{mid}>")
+    with app.app_context(), db.standalone() as session:
+        assert _write(session, batch, True) == 3
+        session.commit()
+    [ko] = _notes(app, users["ko"]["id"])
+    [en] = _notes(app, users["en"]["id"])
+    [zh] = _notes(app, users[""]["id"])
+    assert en == ("The policy library has been updated and your results have changed. Now eligible: “<d000-03>”. "
+                  "No longer eligible: “<d000-01>” (Not eligible yet). Please check your latest results.")
+    assert ko.startswith("정책 목록이 업데이트되어") and "(현재 해당 없음)" in ko
+    assert zh == ("政策库已更新，您的匹配结果有变化。新符合条件：“<d000-03>”。不再符合条件：“<d000-01>”（暂不符合）。"
+                  "请查看最新匹配结果。")
+
