@@ -151,6 +151,9 @@ def test_export_headings_follow_the_reviewer(desk: dict, lang: str, heading: str
     assert rows[0][0] == heading and len(rows) == 2
     status = {"zh": "已提交", "en": "Submitted", "ko": "제출됨"}[lang]
     assert rows[1][rows[0].index({"zh": "状态", "en": "Status", "ko": "상태"}[lang])] == status
+    location = {"zh": "中韩(长春)国际合作示范区", "ko": "중한(창춘)국제협력시범구",
+                "en": "China-Korea (Changchun) International Cooperation Demonstration Zone"}[lang]
+    assert rows[1][rows[0].index({"zh": "所在地", "en": "Location", "ko": "소재지"}[lang])] == location
     book = load_workbook(io.BytesIO(rev.get("/review/export.xlsx").get_data()))
     assert book.active.title == sheet and book.active["A1"].value == heading
 

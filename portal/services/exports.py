@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -16,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from portal.clock import BEIJING
 from portal.formatting import answer_text
 from portal.models import User
-from portal.profile.fields import FIELDS_BY_NAME
+from portal.profile.fields import FIELDS_BY_NAME, Field
 from portal.services.review_queue import QueueRow
 from portal.services.routing import unit_name
 
@@ -43,6 +44,19 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(BEIJING).replace(tzinfo=None) if value else None
 
 
+def _choice_text(value: Any, field: Field, lang: str) -> str:
+    """A choice answer (one code or a list) in the reader's language: the Chinese wording as on the
+    application in Chinese, the options' ko/en wording otherwise (unknown codes as given)."""
+    if lang == "zh":
+        return answer_text(value, field)
+    codes = value if isinstance(value, list) else [value]
+    labels = []
+    for code in codes:
+        option = field.option(str(code))
+        labels.append((getattr(option, lang, "") or option.zh) if option is not None else str(code))
+    return "; ".join(labels)
+
+
 def queue_table(queue_rows: list[QueueRow], contacts: dict[int, User], last_comments: dict[int, str],
                 titles: dict[str, str] | None = None) -> Table:
     """The queue rows with the columns a unit files: contact, decision date, handling days, last comment.
@@ -51,6 +65,7 @@ def queue_table(queue_rows: list[QueueRow], contacts: dict[int, User], last_comm
     frozen Chinese title where given (a Korean or English reviewer's export).
     """
     titles = titles or {}
+    lang = str(get_locale() or "zh")
     rows = []
     for r in queue_rows:
         s, a = r.submission, r.answers
@@ -59,8 +74,8 @@ def queue_table(queue_rows: list[QueueRow], contacts: dict[int, User], last_comm
             r.reference, r.enterprise, a.get("credit_code", ""), contact.name if contact else "",
             contact.email if contact else "", s.measure_id, titles.get(s.measure_id, r.title), r.status_zh,
             unit_name(s.routed_unit_id),
-            answer_text(a["location"], FIELDS_BY_NAME["location"]) if a.get("location") else "",
-            answer_text(a["sectors"], FIELDS_BY_NAME["sectors"]) if a.get("sectors") else "",
+            _choice_text(a["location"], FIELDS_BY_NAME["location"], lang) if a.get("location") else "",
+            _choice_text(a["sectors"], FIELDS_BY_NAME["sectors"], lang) if a.get("sectors") else "",
             _local(s.created_at), _local(s.materials_complete_at), _local(s.decided_at), r.age_days,
             r.handling_days, r.limit.describe() if r.limit else "", r.limit.flag if r.limit else "",
             last_comments.get(s.id or 0, ""),
