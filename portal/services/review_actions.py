@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlmodel import Session
 
 from portal import clock
+from portal.i18n import DEFAULT, LANGUAGES
 from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.records import Unit
@@ -154,12 +155,12 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def recipient_language(user: User) -> str:
     """The language a message to `user` is written in: their account's, Chinese when unset or unknown."""
-    lang = getattr(user, "language", "") or "zh"
-    return lang if lang in ("zh", "ko", "en") else "zh"
+    lang = getattr(user, "language", "") or DEFAULT
+    return lang if lang in LANGUAGES else DEFAULT
 
 
 def notify_each(session: Session, users: list[User], message: Callable[[str], str], link: str) -> int:
-    """One notification (and e-mail) per user, its text built inside that user's language.
+    """A notification (and e-mail) to each user, its text built in that user's language (users grouped by it).
 
     `message(lang)` runs under flask_babel.force_locale(lang), so its gettext calls, and the e-mail
     wrapper notifications.notify adds, come out in the recipient's language.
