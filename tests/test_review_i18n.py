@@ -271,3 +271,18 @@ def test_rematch_notices_are_written_in_each_recipients_language(app: Flask) -> 
     assert zh == ("政策库已更新，您的匹配结果有变化。新符合条件：“<d000-03>”。不再符合条件：“<d000-01>”（暂不符合）。"
                   "请查看最新匹配结果。")
 
+
+
+@pytest.mark.parametrize(("lang", "summary", "expected"), [
+    ("en", "条件、金额", "Conditions, Amounts"),
+    ("ko", "重新列入知识库：金额、new_field", "정책 목록에 다시 포함: 금액, new_field"),
+    ("en", "首次记录", "First recorded"),
+    ("zh", "重新列入知识库：条件、金额", "重新列入知识库：条件、金额"),
+])
+def test_version_summaries_read_in_the_current_language(app: Flask, lang: str, summary: str, expected: str) -> None:
+    from flask_babel import force_locale
+
+    from portal.services.rematch import summary_text
+
+    with app.test_request_context(), force_locale(lang):
+        assert summary_text(summary) == expected

@@ -27,6 +27,7 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, select, text
 from sqlmodel import Session, col
 
@@ -71,6 +72,30 @@ PART_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("有效期", ("valid_until",)),
     ("所属文件", ("document",)),
 )
+# The stored summaries (MeasureVersion.summary) stay Chinese, the record; these read them in the current language.
+_SUMMARY_TEXT = {
+    FIRST_SUMMARY: _l("首次记录"), REMOVED_SUMMARY: _l("已移出知识库"), RESTORED_SUMMARY: _l("重新列入知识库"),
+    "标题": _l("标题"), "条款原文": _l("条款原文"), "条款编号": _l("条款编号"), "条件": _l("条件"),
+    "适用对象": _l("适用对象"), "支持方式": _l("支持方式"), "金额": _l("金额"), "受理单位": _l("受理单位"),
+    "责任单位": _l("责任单位"), "申报材料": _l("申报材料"), "办理时限": _l("办理时限"), "有效期": _l("有效期"),
+    "所属文件": _l("所属文件"),
+}
+
+
+def summary_text(summary: str) -> str:
+    """A stored version summary ("条件、金额", "重新列入知识库：金额") in the current language, for pages.
+
+    Parts it does not know (a snapshot field added later shows by its key) are left as they are.
+    """
+    def part(text: str) -> str:
+        return str(_SUMMARY_TEXT.get(text, text))
+
+    head, sep, rest = summary.partition("：")
+    if sep and head == RESTORED_SUMMARY:
+        return _("%(restored)s：%(parts)s", restored=part(head), parts=summary_text(rest))
+    return _("、").join(part(p) for p in summary.split("、")) if summary else ""
+
+
 MAX_TITLES = 8  # per list in a notice; more are counted, so the message stays within its 500 characters
 
 
