@@ -286,3 +286,44 @@ def test_version_summaries_read_in_the_current_language(app: Flask, lang: str, s
 
     with app.test_request_context(), force_locale(lang):
         assert summary_text(summary) == expected
+
+
+@pytest.fixture()
+def translated_title(monkeypatch: pytest.MonkeyPatch) -> None:
+    """d000-03 with unofficial Korean and English titles, as the policy data will carry them."""
+    from dataclasses import replace
+
+    from portal.policy.catalog import catalog
+
+    measure = catalog().measures["d000-03"]
+    monkeypatch.setitem(catalog().measures, "d000-03", replace(measure, tr=(
+        ("ko", "title", "심사·승인 효율 제고"), ("en", "title", "Faster approval"),
+        ("en", "time_limit_note", "approved within 3 months once the materials are complete"))))
+
+
+@pytest.mark.usefixtures("translated_title")
+def test_translated_titles_lead_with_the_chinese_beside_them(app: Flask, desk: dict,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    rev = in_language(desk["rev"], "en")
+    queue = rev.get("/review/").get_data(as_text=True)
+    assert ('<span class="local-title">Faster approval</span> <small class="unofficial">unofficial translation'
+            '</small><br><small lang="zh-Hans">提高审批效能</small>') in queue
+    assert "d000-03 Faster approval</option>" in queue and stray_chinese(queue) == []
+    detail = rev.get(f"/review/{desk['sid']}").get_data(as_text=True)
+    assert '<span class="local-title">Faster approval</span>' in detail and stray_chinese(detail) == []
+    rows = list(csv.reader(io.StringIO(rev.get("/review/export.csv").get_data().decode("utf-8-sig"))))
+    assert rows[1][rows[0].index("Measure")] == "Faster approval"
+    # The enterprise user reads English: the notice names the measure and its time limit in English.
+    sent: list[notifications.Mail] = []
+    monkeypatch.setattr(notifications, "send_mail", sent.append)
+    _set_language(app, desk["ent_user"]["id"], "en")
+    in_language(desk["rev"], "ko")
+    assert act(desk["rev"], desk["sid"], "materials_complete", "", "enterprise").status_code == 303
+    assert [m.body.splitlines()[0] for m in sent] == [
+        "The receiving unit has confirmed that the materials for your application QXZC-2026-000001"
+        " “Faster approval” are complete. The handling time limit (approved within 3 months once the materials are"
+        " complete) runs from today."]
+    # A Chinese reader of the same page sees the frozen Chinese title only.
+    in_language(desk["rev"], "zh")
+    page = desk["rev"].get("/review/").get_data(as_text=True)
+    assert "Faster approval" not in page and "非官方翻译" not in page
