@@ -21,9 +21,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, select, text
 from sqlmodel import Session, col
 
@@ -41,8 +45,10 @@ from portal.policy.catalog import catalog
 from portal.policy.matching import ELIGIBLE, EXPIRED, NOT_ELIGIBLE, match_profile
 from portal.policy.records import Catalog
 from portal.services import notifications
+from portal.services.review_actions import notify_each
+from portal.services.review_queue import match_label
 from portal.services.snapshots import canonical_json, measure_fingerprint, measure_snapshot
-from portal.statuses import MatchStatus, SubmissionStatus
+from portal.statuses import SubmissionStatus
 
 RESULTS_LINK = "/results"  # kept in step with portal/views/enterprise.py
 DEFAULT_BATCH = 2000
@@ -66,6 +72,30 @@ PART_LABELS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("有效期", ("valid_until",)),
     ("所属文件", ("document",)),
 )
+# The stored summaries (MeasureVersion.summary) stay Chinese, the record; these read them in the current language.
+_SUMMARY_TEXT = {
+    FIRST_SUMMARY: _l("首次记录"), REMOVED_SUMMARY: _l("已移出知识库"), RESTORED_SUMMARY: _l("重新列入知识库"),
+    "标题": _l("标题"), "条款原文": _l("条款原文"), "条款编号": _l("条款编号"), "条件": _l("条件"),
+    "适用对象": _l("适用对象"), "支持方式": _l("支持方式"), "金额": _l("金额"), "受理单位": _l("受理单位"),
+    "责任单位": _l("责任单位"), "申报材料": _l("申报材料"), "办理时限": _l("办理时限"), "有效期": _l("有效期"),
+    "所属文件": _l("所属文件"),
+}
+
+
+def summary_text(summary: str) -> str:
+    """A stored version summary ("条件、金额", "重新列入知识库：金额") in the current language, for pages.
+
+    Parts it does not know (a snapshot field added later shows by its key) are left as they are.
+    """
+    def part(text: str) -> str:
+        return str(_SUMMARY_TEXT.get(text, text))
+
+    head, sep, rest = summary.partition("：")
+    if sep and head == RESTORED_SUMMARY:
+        return _("%(restored)s：%(parts)s", restored=part(head), parts=summary_text(rest))
+    return _("、").join(part(p) for p in summary.split("、")) if summary else ""
+
+
 MAX_TITLES = 8  # per list in a notice; more are counted, so the message stays within its 500 characters
 
 
@@ -162,7 +192,8 @@ class _Batch:
 
     states: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
-    notices: dict[int, str] = field(default_factory=dict)  # enterprise id -> message
+    #: enterprise id -> its notice, written in a recipient's language: message(lang) under force_locale(lang)
+    notices: dict[int, Callable[[str], str]] = field(default_factory=dict)
 
 
 def _read_batch(session: Session, after: int, size: int) -> list[Any]:
@@ -180,21 +211,27 @@ def _titles(ids: Iterable[str], statuses: dict[str, str] | None, titles: Callabl
     shown = []
     for mid in ids[:MAX_TITLES]:
         status = statuses.get(mid, REMOVED) if statuses is not None else ""
-        why = "已移出政策库" if status == REMOVED else MatchStatus.label(status)
-        shown.append(f"“{titles(mid)}”" + (f"（{why}）" if why else ""))
-    more = f"等 {len(ids)} 项" if len(ids) > MAX_TITLES else ""
-    return "、".join(shown) + more
+        why = _("已移出政策库") if status == REMOVED else (match_label(status) if status else "")
+        shown.append(_("“%(title)s”（%(why)s）", title=titles(mid), why=why) if why
+                     else _("“%(title)s”", title=titles(mid)))
+    listed = _("、").join(shown)
+    return _("%(titles)s等 %(count)s 项", titles=listed, count=len(ids)) if len(ids) > MAX_TITLES else listed
 
 
 def notice_text(entered: list[str], left: list[str], statuses: dict[str, str], titles: Callable[[str], str]) -> str:
-    """The one notice an enterprise gets when a knowledge-base change moved its results."""
-    parts = ["政策库已更新，您的匹配结果有变化。"]
+    """The one notice an enterprise gets when a knowledge-base change moved its results, in the current
+    language (run it under flask_babel.force_locale(the recipient's language))."""
+    parts = [_("政策库已更新，您的匹配结果有变化。")]
     if entered:
-        parts.append(f"新符合条件：{_titles(entered, None, titles)}。")
+        parts.append(_("新符合条件：%(titles)s。", titles=_titles(entered, None, titles)))
     if left:
-        parts.append(f"不再符合条件：{_titles(left, statuses, titles)}。")
-    parts.append("请查看最新匹配结果。")
-    return "".join(parts)
+        parts.append(_("不再符合条件：%(titles)s。", titles=_titles(left, statuses, titles)))
+    parts.append(_("请查看最新匹配结果。"))
+    return ("" if _current_lang() == "zh" else " ").join(parts)
+
+
+def _current_lang() -> str:
+    return str(get_locale() or "zh")
 
 
 def _compare(batch: _Batch, row: Any, cat: Catalog, today: dt.date, cat_fp: str, run_id: int | None,
@@ -230,7 +267,7 @@ def _compare(batch: _Batch, row: Any, cat: Catalog, today: dt.date, cat_fp: str,
     # 7-day validity reminders (services/calendar.py) already told the firms eligible for it.
     told = [mid for mid in left if statuses[mid] != EXPIRED]
     if entered or told:
-        batch.notices[eid] = notice_text(entered, told, statuses, titles)
+        batch.notices[eid] = partial(notice_text, entered, told, statuses, titles)
 
 
 def _write(session: Session, batch: _Batch, send: bool) -> int:
@@ -246,7 +283,7 @@ def _write(session: Session, batch: _Batch, send: bool) -> int:
     if not (send and batch.notices):
         return 0
     staff = notifications.staff_by_enterprise(session, batch.notices)
-    return sum(notifications.notify(session, staff.get(eid, []), message, RESULTS_LINK)
+    return sum(notify_each(session, staff.get(eid, []), lambda _lang, m=message: m(), RESULTS_LINK)
                for eid, message in batch.notices.items())
 
 
@@ -273,9 +310,10 @@ def run_rematch(session: Session, today: dt.date, *, notify: bool = True, batch:
     latest = prior | {v.measure_id: v for v in versions}
 
     def title(mid: str) -> str:
-        """A measure's title, from its last recorded version once it has left the catalog."""
+        """A measure's title (in the current language where the catalog has the unofficial wording), from its
+        last recorded version once it has left the catalog."""
         if mid in cat.measures:
-            return cat.measures[mid].title
+            return cat.measures[mid].local("title", _current_lang())
         return str(json.loads(latest[mid].snapshot_json).get("title", mid)) if mid in latest else mid
 
     report = RematchReport(run=run, versions=versions, dry_run=dry_run)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlmodel import Session, col, select
 
 from portal.clock import BEIJING, local_date
@@ -18,10 +20,56 @@ from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.timelimits import TimeLimit, time_limit
-from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, SubmissionStatus
+from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, MatchStatus, SubmissionStatus, Visibility
 
-SORTS = {"newest": "最新提交", "oldest": "最早提交", "measure": "按措施", "status": "按状态", "due": "按剩余时限"}
-DUE = {"due": "临近或已超时限", "overdue": "已超时限"}
+# Labels are lazy: render them (str) at request time, in the reader's language.
+SORTS = {"newest": _l("最新提交"), "oldest": _l("最早提交"), "measure": _l("按措施"), "status": _l("按状态"),
+         "due": _l("按剩余时限")}
+DUE = {"due": _l("临近或已超时限"), "overdue": _l("已超时限")}
+# The Chinese labels of portal.statuses, as catalog messages (the msgids are the same Chinese words).
+_STATUS_TEXT = {
+    SubmissionStatus.SUBMITTED: _l("已提交"), SubmissionStatus.IN_REVIEW: _l("审核中"),
+    SubmissionStatus.RETURNED: _l("退回补充材料"), SubmissionStatus.RESUBMITTED: _l("已重新提交"),
+    SubmissionStatus.APPROVED: _l("已通过"), SubmissionStatus.REJECTED: _l("未通过"),
+    SubmissionStatus.FORWARDED: _l("已转交其他单位"),
+}
+_MATCH_TEXT = {
+    MatchStatus.ELIGIBLE: _l("符合条件"), MatchStatus.NEEDS_INFO: _l("还需补充信息"),
+    MatchStatus.NEAR_MISS: _l("只差一项"), MatchStatus.NOT_ELIGIBLE: _l("暂不符合"),
+    MatchStatus.EXPIRED: _l("已过有效期"),
+}
+_VISIBILITY_TEXT = {Visibility.ENTERPRISE: _l("企业可见"), Visibility.INTERNAL: _l("仅内部可见")}
+
+
+def status_label(code: str) -> str:
+    """An application status in the current language (the stored value itself where it is not one of ours)."""
+    return str(_STATUS_TEXT.get(code, code))  # type: ignore[call-overload]
+
+
+def status_labels() -> dict[str, str]:
+    return {code.value: status_label(code) for code in SubmissionStatus}
+
+
+def match_label(code: str) -> str:
+    return str(_MATCH_TEXT.get(code, code))  # type: ignore[call-overload]
+
+
+def match_labels() -> dict[str, str]:
+    return {code.value: match_label(code) for code in MatchStatus}
+
+
+def visibility_labels() -> dict[str, str]:
+    return {code.value: str(text) for code, text in _VISIBILITY_TEXT.items()}
+
+
+def local_titles(measure_ids: list[str], lang: str) -> dict[str, str]:
+    """{measure id: title in `lang`} (the unofficial ko/en wording, Chinese where there is none) for measures
+    still in the catalog; {} in Chinese, where pages show the title frozen with each application."""
+    if lang == "zh":
+        return {}
+    measures = catalog().measures
+    return {mid: measures[mid].local("title", lang) for mid in measure_ids if mid in measures}
+
 AGE_MAX = 3650
 WAITING = UNOPENED | {SubmissionStatus.IN_REVIEW}  # what "下一份" may open
 
@@ -55,19 +103,19 @@ def parse_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str]
             return ""
         return value
 
-    status = pick("status", SubmissionStatus.labels(), "状态筛选无效。")
-    measure = pick("measure", catalog().measures, "措施筛选无效。")
-    sector = pick("sector", FIELDS_BY_NAME["sectors"].option_codes(), "行业筛选无效。")
-    location = pick("location", FIELDS_BY_NAME["location"].option_codes(), "所在地筛选无效。")
-    due = pick("due", DUE, "时限筛选无效。")
-    sort = pick("sort", SORTS, "排序方式无效。") or "newest"
+    status = pick("status", SubmissionStatus.labels(), _("状态筛选无效。"))
+    measure = pick("measure", catalog().measures, _("措施筛选无效。"))
+    sector = pick("sector", FIELDS_BY_NAME["sectors"].option_codes(), _("行业筛选无效。"))
+    location = pick("location", FIELDS_BY_NAME["location"].option_codes(), _("所在地筛选无效。"))
+    due = pick("due", DUE, _("时限筛选无效。"))
+    sort = pick("sort", SORTS, _("排序方式无效。")) or "newest"
     raw_age = (args.get("min_age") or "").strip()
     min_age = None
     if raw_age:
         if re.fullmatch(r"[0-9]{1,4}", raw_age) and int(raw_age) <= AGE_MAX:
             min_age = int(raw_age)
         else:
-            errors["min_age"] = f"等待天数须为 0 到 {AGE_MAX} 之间的整数。"
+            errors["min_age"] = _("等待天数须为 0 到 %(max)s 之间的整数。", max=AGE_MAX)
     return QueueFilters(status, measure, sector, location, min_age, due, sort), errors
 
 
@@ -82,7 +130,8 @@ class QueueRow:
 
     @property
     def status_zh(self) -> str:
-        return SubmissionStatus.label(self.submission.status)
+        """The status in the reader's language (Chinese in the Chinese interface)."""
+        return status_label(self.submission.status)
 
     @property
     def reference(self) -> str:
@@ -197,7 +246,7 @@ def last_comments(session: Session, rows: list[QueueRow]) -> dict[int, str]:
 @dataclass(frozen=True)
 class Dashboard:
     total: int
-    by_status: list[tuple[str, str, int]]  # (code, 中文, count) in queue order
+    by_status: list[tuple[str, str, int]]  # (code, label in the current language, count) in queue order
     by_measure: list[tuple[str, str, int, int]]  # (measure id, title, applications, still open)
     decided: int
     median_handling_days: float | None
@@ -220,7 +269,7 @@ def dashboard(session: Session, unit_id: str | None, today: dt.date) -> Dashboar
                      key=lambda r: r.limit.remaining if r.limit and r.limit.remaining is not None else 0)
     return Dashboard(
         total=len(rows),
-        by_status=[(code, code.zh, statuses.get(code, 0)) for code in STATUS_ORDER],
+        by_status=[(code, status_label(code), statuses.get(code, 0)) for code in STATUS_ORDER],
         by_measure=measures, decided=len(handling),
         median_handling_days=statistics.median(handling) if handling else None,
         overdue=[r for r in running if r.limit and r.limit.overdue],

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.extensions import db, limiter
 from portal.models import User
 from portal.policy.catalog import catalog
-from portal.services import accounts, audit, rematch, units
-from portal.templating import render
+from portal.services import accounts, audit, rematch, review_queue, units
+from portal.templating import current_language, render
 from portal.views.access import access
 from portal.views.auth import public_link, user_or_address
 from portal.views.params import whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+#: Unit kinds (portal/policy/data/units.yaml) as the index names them.
+UNIT_KINDS = {"department": _l("省药监局处室"), "centre": _l("直属事业单位"), "agency": _l("省政府部门等"),
+              "local": _l("地方政府及其部门"), "service_point": _l("服务点")}
+#: portal.formatting.CONTACT_LABELS in the reader's language (the msgids are the same Chinese words).
+CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("办公时间"), "email": _l("电子邮箱"),
+                  "web": _l("网址")}
+
+
+def _local_titles(measure_ids: list[str]) -> dict[str, str]:
+    return review_queue.local_titles(measure_ids, current_language())
+
 
 @bp.get("/")
 @access("admin")
 def index():
     """Administration home: units and their contacts."""
-    return render("admin/index.html", views=units.all_unit_views(db.session))
+    return render("admin/index.html", views=units.all_unit_views(db.session),
+                  unit_kinds={k: str(v) for k, v in UNIT_KINDS.items()})
 
 
 @bp.route("/units/<unit_id>", methods=["GET", "POST"])
@@ -38,11 +53,12 @@ def edit_unit(unit_id: str):
         except units.ContactError as exc:
             errors = exc.errors
         else:
-            flash(f"已更新“{unit.display_name}”的联系方式。")
+            flash(_("已更新“%(unit)s”的联系方式。", unit=unit.display_name))
             return redirect(url_for("admin.index"))
     contact = units.contacts(db.session).get(unit_id)
     return render("admin/unit.html", unit=unit, contact=contact, errors=errors, form=request.form,
-                  labels=units.CONTACT_LABELS, status=422 if errors else 200)
+                  labels={k: str(CONTACT_LABELS.get(k, label)) for k, label in units.CONTACT_LABELS.items()},
+                  status=422 if errors else 200)
 
 
 @bp.get("/audit")
@@ -57,7 +73,8 @@ def audit_log():
 @access("admin")
 def measure_usage():
     """Which measures drive applications and which no stored profile is eligible for."""
-    return render("admin/measures.html", usage=rematch.measure_usage(db.session))
+    usage = rematch.measure_usage(db.session)
+    return render("admin/measures.html", usage=usage, local_titles=_local_titles([r.measure_id for r in usage.rows]))
 
 
 def _staff_page(error: str | None = None, link: str | None = None, email: str = "", status: int = 200) -> Response:
@@ -89,7 +106,10 @@ def invite_staff():
         return _staff_page(error=str(exc), status=422)
     email = accounts.normalise_email(request.form.get("email", ""))
     link = public_link("auth.accept_invite", token=token)
-    accounts.mail_invitation(email, link, f"成为“{catalog().units[unit_id].display_name}”的审核员")
+    # The invitee has no account (and so no language) yet: the invitation goes out in Chinese, the
+    # portal's default, whatever language the administrator works in.
+    with force_locale("zh"):
+        accounts.mail_invitation(email, link, _("成为“%(unit)s”的审核员", unit=catalog().units[unit_id].display_name))
     return _staff_page(link=link, email=email)
 
 
@@ -110,7 +130,7 @@ def disable_user():
         changed = accounts.set_active(db.session, user, False, current_user.id)
     except accounts.AccountError as exc:
         return _staff_page(error=str(exc), status=400)
-    flash(f"已停用 {user.email}。" if changed else f"{user.email} 已是停用状态。")
+    flash(_("已停用 %(email)s。", email=user.email) if changed else _("%(email)s 已是停用状态。", email=user.email))
     return redirect(url_for("admin.staff"), 303)
 
 
@@ -120,5 +140,6 @@ def enable_user():
     """Re-enable a disabled account (user_id in the form)."""
     user = _target_user()
     changed = accounts.set_active(db.session, user, True, current_user.id)
-    flash(f"已重新启用 {user.email}。" if changed else f"{user.email} 已是启用状态。")
+    flash(_("已重新启用 %(email)s。", email=user.email) if changed
+          else _("%(email)s 已是启用状态。", email=user.email))
     return redirect(url_for("admin.staff"), 303)

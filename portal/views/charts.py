@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -23,8 +25,11 @@ class BarChart:
 
     @property
     def summary(self) -> str:
-        """The whole chart as one sentence, for screen readers (the table beside it has the same figures)."""
-        return "；".join(f"{b.label} {b.value} {self.unit_label}" for b in self.bars)
+        """The whole chart as one sentence, for screen readers (the table beside it has the same figures).
+
+        Title, labels and unit come translated from the caller; only the separator is translated here.
+        """
+        return _("；").join(f"{b.label} {b.value} {self.unit_label}" for b in self.bars)
 
 
 def bar_chart(values: list[tuple[str, int]], *, title: str, unit_label: str, row_height: int = 28) -> BarChart:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.clock import today
@@ -23,8 +24,8 @@ from portal.services.snapshots import (
     snapshot_of,
 )
 from portal.services.submissions import SubmissionError
-from portal.statuses import UNOPENED, MatchStatus, SubmissionStatus, Visibility
-from portal.templating import render
+from portal.statuses import UNOPENED
+from portal.templating import current_language, render
 from portal.views.access import access
 from portal.views.charts import bar_chart
 from portal.views.submissions import download, serve_attachment, serve_frozen_pdf
@@ -43,6 +44,17 @@ def _routed_or_404(submission_id: int) -> Submission:
     return sub
 
 
+def _option_pairs(field_name: str) -> list[tuple[str, str]]:
+    """(code, label) of a question's options in the reader's language (Chinese, or the ko/en wording)."""
+    lang = current_language()
+    return [(o.code, (getattr(o, lang, "") or o.zh) if lang != "zh" else o.zh)
+            for o in FIELDS_BY_NAME[field_name].options]
+
+
+def _local_titles(measure_ids: list[str]) -> dict[str, str]:
+    return review_queue.local_titles(measure_ids, current_language())
+
+
 def _filtered() -> tuple[review_queue.QueueFilters, dict[str, str], list[review_queue.QueueRow]]:
     filters, errors = review_queue.parse_filters(request.args)
     return filters, errors, review_queue.queue(db.session, _unit_id(), filters, today())
@@ -54,10 +66,13 @@ def queue():
     """Submissions routed to the reviewer's unit, filtered and sorted (full page, or the list for htmx)."""
     filters, errors, rows = _filtered()
     unit = catalog().units.get(_unit_id() or "")
+    measures = review_queue.measures_in_queue(db.session, _unit_id())
+    local_titles = _local_titles([m for m, _t in measures] + [r.submission.measure_id for r in rows])
     return render("review/queue.html", block="results", status=422 if errors else 200, unit=unit, rows=rows,
-                  filters=filters, errors=errors, status_zh=SubmissionStatus.labels(), sorts=review_queue.SORTS,
-                  due_options=review_queue.DUE, measures=review_queue.measures_in_queue(db.session, _unit_id()),
-                  sectors=FIELDS_BY_NAME["sectors"].options, locations=FIELDS_BY_NAME["location"].options,
+                  filters=filters, errors=errors, status_zh=review_queue.status_labels(),
+                  sorts={k: str(v) for k, v in review_queue.SORTS.items()},
+                  due_options={k: str(v) for k, v in review_queue.DUE.items()}, measures=measures,
+                  local_titles=local_titles, sectors=_option_pairs("sectors"), locations=_option_pairs("location"),
                   unit_name=unit_name)
 
 
@@ -67,8 +82,10 @@ def dashboard():
     """The unit at a glance: counts by status and measure, median handling time, clocks near or past their limit."""
     board = review_queue.dashboard(db.session, _unit_id(), today())
     unit = catalog().units.get(_unit_id() or "")
-    chart = bar_chart([(zh, count) for _code, zh, count in board.by_status], title="各状态申请数量", unit_label="件")
-    return render("review/dashboard.html", board=board, unit=unit, chart=chart, near_days=timelimits.NEAR_DAYS)
+    chart = bar_chart([(label, count) for _code, label, count in board.by_status], title=_("各状态申请数量"),
+                      unit_label=_("件"))
+    return render("review/dashboard.html", board=board, unit=unit, chart=chart, near_days=timelimits.NEAR_DAYS,
+                  local_titles=_local_titles([m[0] for m in board.by_measure]))
 
 
 def _nothing_to_export(filters: review_queue.QueueFilters, errors: dict[str, str]) -> Response:
@@ -81,14 +98,17 @@ def _export(kind: str) -> Response:
     filters, errors, rows = _filtered()
     if errors or not rows:
         return _nothing_to_export(filters, errors)
+    # Headings, statuses and titles in the reviewer's language: Chinese for a Chinese reviewer, as before.
     table = exports.queue_table(rows, review_queue.contacts_of(db.session, rows),
-                                review_queue.last_comments(db.session, rows))
+                                review_queue.last_comments(db.session, rows),
+                                _local_titles([r.submission.measure_id for r in rows]))
     day = today().isoformat()
-    name, fallback = f"审核队列-{unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
+    sheet = _("审核队列")
+    name, fallback = f"{sheet}-{unit_name(_unit_id() or '')}-{day}.{kind}", f"review-queue-{day}.{kind}"
     if kind == "csv":
         return download(exports.to_csv(table), "text/csv; charset=utf-8", name, fallback)
-    return download(exports.to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    name, fallback)
+    return download(exports.to_xlsx(table, sheet),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name, fallback)
 
 
 @bp.get("/export.csv")
@@ -117,8 +137,9 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                   snapshot=snapshot, answers=answers_of(sub), judgement=judgement_of(sub),
                   resubmission=submission_history.last_resubmission(db.session, sub),
                   changed=measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
-                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MatchStatus.labels(),
-                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(), unit_name=unit_name,
+                  fields_by_name=FIELDS_BY_NAME, match_status_zh=review_queue.match_labels(),
+                  status_zh=review_queue.status_labels(), visibility_zh=review_queue.visibility_labels(),
+                  unit_name=unit_name, local_title=_local_titles([sub.measure_id]).get(sub.measure_id, ""),
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
                   next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
 
@@ -157,15 +178,18 @@ def action(submission_id: int):
         return _detail(sub, [str(exc)], exc.status, form.to_dict())
     reference = reference_of(sub)
     if sub.routed_unit_id != _unit_id():
-        flash(f"{reference} 已转交{unit_name(sub.routed_unit_id)}，本单位不再处理此申请。")
+        flash(_("%(ref)s 已转交%(unit)s，本单位不再处理此申请。", ref=reference, unit=unit_name(sub.routed_unit_id)))
         return redirect(url_for("review.queue"), 303)
-    flash(f"{reference} 已更新：{SubmissionStatus(sub.status).zh}"
-          + ("，材料齐全，已开始计算办理时限。" if form.get("action") == "materials_complete" else "。"))
+    status = review_queue.status_label(sub.status)
+    if form.get("action") == "materials_complete":
+        flash(_("%(ref)s 已更新：%(status)s，材料齐全，已开始计算办理时限。", ref=reference, status=status))
+    else:
+        flash(_("%(ref)s 已更新：%(status)s。", ref=reference, status=status))
     if form.get("then") == "next":
         following = review_queue.next_to_work(db.session, _unit_id(), sub.id)
         if following is not None:
             return redirect(url_for("review.detail", submission_id=following.id), 303)
-        flash("队列中没有待处理的申请了。")
+        flash(_("队列中没有待处理的申请了。"))
         return redirect(url_for("review.queue"), 303)
     return redirect(url_for("review.detail", submission_id=sub.id), 303)
 
