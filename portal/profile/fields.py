@@ -18,6 +18,19 @@ FieldKind = Literal["text", "choice", "multi", "number", "bool"]
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
 
 
+# The interface languages other than Chinese, and how a number's unit reads in them.
+UNITS: dict[str, dict[str, str]] = {"万元": {"en": "10,000 yuan", "ko": "만 위안"}, "个": {"en": "", "ko": "개"}}
+
+
+def _in(lang: str, zh: str, en: str, ko: str) -> str:
+    """The wording in `lang` (Korean falls back to English, both to the Chinese)."""
+    if lang == "ko":
+        return ko or en or zh
+    if lang == "en":
+        return en or zh
+    return zh
+
+
 @dataclass(frozen=True)
 class Option:
     code: str
@@ -25,6 +38,10 @@ class Option:
     en: str
     ko: str = ""
     ask_if: Gate = ()  # offered only when another answer makes it possible (see gate_open)
+
+    def label(self, lang: str) -> str:
+        """The option's wording in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,8 @@ class Field:
     en: str
     ko: str = ""
     help_zh: str = ""
+    help_en: str = ""
+    help_ko: str = ""
     options: tuple[Option, ...] = ()
     unit_zh: str = ""  # for numbers, e.g. 万元
     required: bool = False  # identity fields that every application form needs
@@ -55,6 +74,20 @@ class Field:
     def option(self, code: str) -> Option | None:
         return next((o for o in self.options if o.code == code), None)
 
+    def label(self, lang: str) -> str:
+        """The question in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
+
+    def help(self, lang: str) -> str:
+        """The hint under the question in the interface language; empty when it has none."""
+        return _in(lang, self.help_zh, self.help_en, self.help_ko) if self.help_zh else ""
+
+    def unit(self, lang: str) -> str:
+        """A number's unit in the interface language (万元, 만 위안, 10,000 yuan); empty when it has none."""
+        if lang == "zh" or not self.unit_zh:
+            return self.unit_zh
+        return UNITS.get(self.unit_zh, {}).get(lang, self.unit_zh)
+
     def option_codes(self) -> list[str]:
         return [o.code for o in self.options]
 
@@ -66,6 +99,10 @@ class Step:
     en: str
     ko: str = ""
     fields: tuple[str, ...] = ()  # its questions' names, in presentation order
+
+    def label(self, lang: str) -> str:
+        """The step's name in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
 
 
 def _o(code: str, zh: str, en: str, ko: str = "", ask_if: Gate = ()) -> Option:
@@ -117,7 +154,9 @@ FIELDS: tuple[Field, ...] = (
     # --- identity: needed on every application form, never by a condition
     Field("enterprise_name", "text", "identity", "企业名称", "Enterprise name", "기업명", required=True),
     Field("credit_code", "text", "identity", "统一社会信用代码", "Unified social credit code", "통일사회신용코드",
-          help_zh="18 位，见营业执照", required=True, max_length=18),
+          help_zh="18 位，见营业执照",
+          help_en='18 characters, as on the business licence',
+          help_ko='18자리, 사업자등록증(영업집조) 참조', required=True, max_length=18),
     Field("address", "text", "identity", "注册地址", "Registered address", "등록 주소", required=True),
     Field("legal_representative", "text", "identity", "法定代表人", "Legal representative", "법정대표인", required=True, max_length=50),
     Field("contact_person", "text", "identity", "联系人", "Contact person", "담당자", required=True, max_length=50),
@@ -147,7 +186,7 @@ FIELDS: tuple[Field, ...] = (
         _o(OTHER_SECTOR, "以上都不是（其他行业，如普通食品、化工）", "None of these (other industries)", "해당 없음(기타 업종)"),
     )),
     Field("roles", "multi", "roles", "企业在产业中的角色（可多选）", "Roles (choose all that apply)", "역할(복수 선택)", fixed=True, options=(
-        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 허가권자(MAH)", ask_if=DRUG_GATE),
+        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 시판허가 보유자(MAH)", ask_if=DRUG_GATE),
         _o("drug_manufacturer", "药品生产企业", "Drug manufacturer", "의약품 제조업체", ask_if=DRUG_GATE),
         _o("device_registrant", "医疗器械注册人", "Medical device registrant", "의료기기 등록인", ask_if=DEVICE_SECTOR_GATE),
         _o("device_manufacturer", "医疗器械生产企业", "Medical device manufacturer", "의료기기 제조업체", ask_if=DEVICE_SECTOR_GATE),
@@ -230,24 +269,36 @@ FIELDS: tuple[Field, ...] = (
     Field("project_has_fixed_asset_loan", "bool", "figures", "该项目是否有固定资产贷款且能在规定时间内投产", "Does the project have fixed-asset loans and start production on schedule?", "고정자산 대출이 있고 기한 내 가동됩니까?", detail=True),
     Field("new_equipment_investment_wan", "number", "figures", "技术改造项目新购科研仪器设备实际投资额", "Investment in newly bought research equipment", "신규 연구장비 투자액", unit_zh="万元", detail=True),
     Field("biologic_varieties", "number", "figures", "正在实施研发及产业化项目的生物制品品种数", "Number of biologic varieties in R&D or industrialisation", "연구개발·산업화 중인 바이오의약품 품목 수", unit_zh="个",
-          help_zh="文件按“每个品种”给予支持，填写品种数以计算上限", detail=True),
+          help_zh="文件按“每个品种”给予支持，填写品种数以计算上限",
+          help_en='The document gives support "per variety": enter the number of varieties to work out the maximum.',
+          help_ko="문건은 '품목별'로 지원합니다. 지원 한도를 계산하도록 품목 수를 입력하십시오.", detail=True),
     Field("consistency_varieties", "number", "figures", "完成一致性评价研究的化学仿制药品种数", "Number of generic varieties that completed consistency evaluation", "동등성 평가를 완료한 제네릭 품목 수", unit_zh="个",
-          help_zh="文件按“每个品种”给予奖励，填写品种数以计算上限", detail=True),
+          help_zh="文件按“每个品种”给予奖励，填写品种数以计算上限",
+          help_en='The document gives a reward "per variety": enter the number of varieties to work out the maximum.',
+          help_ko="문건은 '품목별'로 장려금을 지급합니다. 지원 한도를 계산하도록 품목 수를 입력하십시오.", detail=True),
     # --- figures
     Field("annual_revenue_wan", "number", "figures", "上一年度营业收入", "Last year's revenue", "전년도 매출", unit_zh="万元"),
     Field("previous_peak_revenue_wan", "number", "figures", "此前各年度最高营业收入", "Highest revenue of earlier years", "이전 연도 최고 매출", unit_zh="万元",
-          help_zh="用于判断是否“首次突破”某一规模"),
+          help_zh="用于判断是否“首次突破”某一规模",
+          help_en='Used to tell whether you passed a revenue level "for the first time".',
+          help_ko="특정 규모를 '처음 돌파'했는지 판단하는 데 사용합니다."),
     Field("online_sales_wan", "number", "figures", "上一年度线上销售收入（网络平台销售、网上支付结算）", "Last year's online sales", "전년도 온라인 매출", unit_zh="万元"),
     Field("previous_peak_online_sales_wan", "number", "figures", "此前各年度最高线上销售收入", "Highest online sales of earlier years", "이전 최고 온라인 매출", unit_zh="万元"),
     Field("revived_variety_sales_wan", "number", "figures", "盘活的省内闲置品种在我省生产上市后的年销售收入", "Annual sales of a revived idle variety", "재가동 품목 연매출", unit_zh="万元"),
     Field("secondary_dev_sales_increase_wan", "number", "figures", "大品种二次开发后较上一年度新增销售收入", "Sales increase after secondary development", "2차 개발 후 매출 증가", unit_zh="万元"),
     # Document 002 pays a share of the city-level support ("按照市级政策支持额度的5%"): no city support, no reward.
     Field("city_support_drug_wan", "number", "figures", "创新药研发进展（或引进）已获得的市级政策支持额度", "City-level support granted for the drug's progress", "신약 진전에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%（直接引进的按50%）配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%（直接引进的按50%）配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support (50% for a directly introduced drug). Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%(직접 도입한 경우 50%)를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     Field("city_support_device_wan", "number", "figures", "第三类医疗器械首证产品已获得的市级政策支持额度", "City-level support granted for the Class III product", "3등급 제품에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     Field("city_support_platform_wan", "number", "figures", "专业技术服务平台已获得的市级政策支持额度", "City-level support granted for the service platform", "서비스 플랫폼에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     # --- plans
     Field("plans", "multi", "plans", "今后的计划（可多选）", "Plans", "향후 계획", options=(
         _o("fda_edqm_drug", "自主研发药品申请美国FDA或欧盟EDQM注册并生产", "FDA/EDQM registration for self-developed drugs", "FDA/EDQM 의약품 등록"),
@@ -271,12 +322,16 @@ FIELDS: tuple[Field, ...] = (
         _o("settle_in_jilin", "到吉林省（示范区、新区以外）设立企业或落地项目", "Set up elsewhere in Jilin", "지린성 기타 지역 설립"),
     )),
     Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
-          help_zh="按所在地主管部门的认定或行业公认地位作答", detail=True),
+          help_zh="按所在地主管部门的认定或行业公认地位作答",
+          help_en="Answer by the local authority's recognition or your generally recognised standing in the industry.",
+          help_ko='소재지 주관 부서의 인정 또는 업계에서 공인된 지위에 따라 답하십시오.', detail=True),
     Field("korean_park", "bool", "plans", "是否已入驻中韩示范区“韩国医美产业”区中园", "Are you in the zone's Korean medical-beauty park?", "'한국 의료미용 산업' 단지에 입주했습니까?",
           ask_if=(("location", ("zhonghan_zone",)),)),
     Field("settled_in_new_area", "bool", "plans", "委托生产相关的产值、销售、税收是否结算在长春新区", "Are output, sales and taxes of the commissioned production settled in Changchun New Area?", "위탁 생산의 생산액·매출·세금이 창춘신구에서 결산됩니까?", detail=True),
     Field("city_support_commission_wan", "number", "plans", "委托生产事项已获得的市级政策支持额度（上一年度）", "City-level support granted for contract manufacturing (last year)", "위탁 생산에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%按年度配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%按年度配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support each year. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 연도별로 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
