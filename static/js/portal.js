@@ -509,7 +509,10 @@
   });
   document.addEventListener("htmx:afterRequest", (evt) => {
     const xhr = evt.detail.xhr;
-    const el = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-autosave]");
+    // A question swapped out by its own answer is detached: htmx tells its ancestor instead, and the
+    // question itself is the request's target.
+    const from = (node) => node && node.closest && node.closest("[data-autosave]");
+    const el = from(evt.detail.elt) || from(evt.detail.target);
     if (!xhr || !el || xhr.status < 200 || xhr.status >= 300 || !me()) return;
     // Saved online just now: an older copy waiting in the outbox must not be replayed over it.
     const was = offline;
