@@ -186,3 +186,27 @@ def test_q_resumes_at_the_first_unanswered_step(logged_in: Browser) -> None:
     resp = logged_in.get("/q")
     assert resp.status_code == 200 and resp.headers["Content-Location"].endswith("/q/business")
     assert 'action="/q/business"' in resp.get_data(as_text=True)
+
+
+def test_the_profile_schema_carries_help_and_units_in_english_and_korean(client) -> None:  # type: ignore[no-untyped-def]
+    props = client.get("/api/v1/profile-schema").get_json()["properties"]
+    assert props["credit_code"]["x-description-en"].startswith("Unified social credit code")
+    assert props["credit_code"]["description"].startswith("统一社会信用代码")  # the Chinese stays the schema's own
+    assert props["previous_peak_revenue_wan"]["x-description-ko"].startswith("특정 규모")
+    assert props["annual_revenue_wan"]["x-unit-en"] == "10,000 yuan" and props["annual_revenue_wan"]["x-unit"] == "万元"
+
+
+@pytest.mark.usefixtures("fake_pdf")
+@pytest.mark.parametrize(("lang", "status"), [("en", "Submitted"), ("ko", "제출됨")])
+def test_the_dashboard_lists_applications_in_the_chosen_language(app, lang: str, status: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import enterprise, submission_id, submit
+
+    _user, browser = enterprise(app)
+    sid = submission_id(submit(browser))
+    browser.get(f"/app/submissions/{sid}")  # where the submission leads (its flash is the submissions page's)
+    page = in_language(browser, lang).get("/app").get_data(as_text=True)
+    mine = page[page.index('<ul class="plain">'):]
+    mine = mine[:mine.index("</ul>")]
+    assert f" · {status}</li>" in mine and "已提交" not in mine
+    assert f'href="/app/submissions/{sid}"' in mine
+    assert stray_chinese(page, skip={"summary"}) == []  # the measure's Chinese title is marked lang="zh-Hans"

@@ -152,7 +152,7 @@ LOCATIONS = (
 
 FIELDS: tuple[Field, ...] = (
     # --- identity: needed on every application form, never by a condition
-    Field("enterprise_name", "text", "identity", "企业名称", "Enterprise name", "기업명", required=True),
+    Field("enterprise_name", "text", "identity", "企业名称", "Company name", "기업명", required=True),
     Field("credit_code", "text", "identity", "统一社会信用代码", "Unified social credit code", "통일사회신용코드",
           help_zh="18 位，见营业执照",
           help_en='18 characters, as on the business licence',
@@ -321,7 +321,7 @@ FIELDS: tuple[Field, ...] = (
         _o("settle_in_new_area", "到长春新区落地", "Settle in Changchun New Area", "창춘신구 입주"),
         _o("settle_in_jilin", "到吉林省（示范区、新区以外）设立企业或落地项目", "Set up elsewhere in Jilin", "지린성 기타 지역 설립"),
     )),
-    Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
+    Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading company in your field?", "업계 선도 기업입니까?",
           help_zh="按所在地主管部门的认定或行业公认地位作答",
           help_en="Answer by the local authority's recognition or your generally recognised standing in the industry.",
           help_ko='소재지 주관 부서의 인정 또는 업계에서 공인된 지위에 따라 답하십시오.', detail=True),
@@ -343,7 +343,7 @@ def _step(code: str, zh: str, en: str, ko: str) -> Step:
 
 
 STEPS: tuple[Step, ...] = (
-    _step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
+    _step("identity", "企业基本信息", "Company details", "기업 기본 정보"),
     _step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
     _step("business", "所属行业", "Sectors", "업종"),
     _step("roles", "企业角色", "Roles", "역할"),
