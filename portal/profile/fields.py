@@ -145,9 +145,9 @@ LOCATIONS = (
     _o("zhonghan_zone", "中韩(长春)国际合作示范区", "China-Korea (Changchun) International Cooperation Demonstration Zone", "중한(창춘)국제협력시범구"),
     _o("changchun_new_area", "长春新区", "Changchun New Area", "창춘신구"),
     _o("changchun_other", "长春市其他地区", "Elsewhere in Changchun", "창춘시 기타 지역"),
-    _o("corridor_other", "辽源、梅河口、通化、白山、延边（走廊节点）", "Liaoyuan, Meihekou, Tonghua, Baishan or Yanbian (corridor)", "랴오위안·메이허커우·퉁화·바이산·옌볜"),
+    _o("corridor_other", "辽源、梅河口、通化、白山、延边（走廊节点）", "Liaoyuan, Meihekou, Tonghua, Baishan or Yanbian (corridor)", "랴오위안·메이허커우·퉁화·바이산·옌볜(회랑 거점)"),
     _o("jilin_other", "吉林省其他地区", "Elsewhere in Jilin", "지린성 기타 지역"),
-    _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외"),
+    _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외(지린 진출 계획)"),
 )
 
 FIELDS: tuple[Field, ...] = (
@@ -170,17 +170,17 @@ FIELDS: tuple[Field, ...] = (
     )),
     # --- sectors and roles
     Field("sectors", "multi", "business", "所属行业（可多选）", "Sectors (choose all that apply)", "업종(복수 선택)", fixed=True, options=(
-        _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품"),
+        _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품(백신·유전자재조합·항체·혈액제제 등)"),
         _o("cell_gene", "细胞治疗与基因治疗药物", "Cell and gene therapy", "세포·유전자 치료제"),
         _o("chemical_drug", "化学药（制剂）", "Chemical drugs (formulations)", "화학의약품"),
         _o("api", "原料药及中间体", "APIs and intermediates", "원료의약품 및 중간체"),
-        _o("tcm", "中药（中成药、配方颗粒、经典名方）", "Traditional Chinese medicine", "중약"),
+        _o("tcm", "中药（中成药、配方颗粒、经典名方）", "Traditional Chinese medicine", "중약(중성약·배합과립·고전 명방)"),
         _o("tcm_materials", "中药材与中药饮片", "TCM materials and decoction pieces", "중약재·음편"),
         _o("medical_device", "医疗器械", "Medical devices", "의료기기"),
         _o("ivd", "体外诊断试剂", "In-vitro diagnostics", "체외진단시약"),
         _o("pharma_equipment", "制药设备与检测仪器", "Pharmaceutical equipment and test instruments", "제약 설비 및 검사 기기"),
         _o("cosmetics", "化妆品及绿色日化品", "Cosmetics and green daily chemicals", "화장품"),
-        _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품"),
+        _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품·특수의료용도식품·약식동원 제품"),
         _o("health_services", "医疗与健康服务", "Medical and health services", "의료·건강 서비스"),
         _o("distribution", "药品、医疗器械流通", "Drug and device distribution", "의약품·의료기기 유통"),
         _o(OTHER_SECTOR, "以上都不是（其他行业，如普通食品、化工）", "None of these (other industries)", "해당 없음(기타 업종)"),
@@ -261,7 +261,7 @@ FIELDS: tuple[Field, ...] = (
         _o("device_industrialisation", "医疗器械、制药设备及药品检测仪器研发及产业化项目", "Device, equipment or instrument project", "의료기기·설비 프로젝트"),
         _o("tech_upgrade_after_attraction", "省外招商引资或兼并重组后在我省实施的技术提升改造、产品优化升级项目", "Upgrade project after investment attraction or merger", "투자 유치 후 기술 개선 프로젝트"),
         _o("major_project", "投资3000万元以上的医药健康重大产业化项目", "A major industrialisation project (investment of 30 million yuan or more)", "3천만 위안 이상 대형 산업화 프로젝트"),
-        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "공공 플랫폼"),
+        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "지린성 의약·건강 산업 공공 서비스 플랫폼"),
         _o("service_platform_new_area", "在长春新区建设药物筛选、合成、报批、第三方检测、中试、MAH综合服务等专业技术服务平台", "Technical service platform in Changchun New Area", "창춘신구 기술 서비스 플랫폼"),
         _o("gcp_glp_platform", "运营GCP、GLP等公共服务平台（药物临床试验、非临床安全性评价）", "Operating a GCP or GLP public service platform", "GCP·GLP 공공 서비스 플랫폼 운영"),
     )),
