@@ -8,13 +8,23 @@
      reports a logout, every page cache is deleted.
    - Never cached: POSTs, /api/, /login, htmx fragment requests, redirects, error pages.
    - Background Sync ("portal-outbox"): asks open pages to replay the IndexedDB outbox; with none
-     open it sends the pending answers itself and deletes only what the server accepted. */
+     open it sends the pending answers itself and deletes only what the server accepted.
+   - The offline page speaks the language of the last page seen: every page sends its `lang` and its
+     words (templates/_js_messages.html) with its "user"/"precache" message; they are kept in META and
+     written into the offline page, Chinese until a page has sent any. */
 "use strict";
 
 const SHELL = "portal-shell-v1";
 const PAGES = "portal-pages-";
 const META = "portal-meta";
 const USER_KEY = "/__portal/user";
+const WORDS_KEY = "/__portal/words";
+const ZH_WORDS = {
+  lang: "zh-Hans",
+  messages: { offline_title: "离线", offline_heading: "当前离线",
+              offline_body: "这一页还没有保存在本机，联网后即可打开。已填写的回答保存在本机，联网后自动同步。",
+              offline_back: "回到问卷" },
+};
 const SHELL_URLS = ["/static/css/portal.css", "/static/js/portal.js", "/static/vendor/htmx-2.0.8.min.js"];
 const CACHED_PAGE = /^\/q\/[a-z_]+$/;
 
@@ -76,15 +86,39 @@ async function cachedPage(request) {
   return (await cache.match(request.url, { ignoreSearch: false })) || cache.match(request.url, { ignoreSearch: true });
 }
 
-function offlinePage() {
-  const html = '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">' +
-    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>离线</title>' +
-    '<link rel="stylesheet" href="/static/css/portal.css"><script src="/static/js/portal.js" defer></script></head>' +
+/* The language and words the pages sent last (see noteWords), else the Chinese. */
+async function words() {
+  try {
+    const hit = await (await caches.open(META)).match(WORDS_KEY);
+    const kept = hit ? await hit.json() : null;
+    if (kept && kept.messages) return kept;
+  } catch (err) { /* nothing kept or unreadable: Chinese */ }
+  return ZH_WORDS;
+}
+
+async function noteWords(lang, messages) {
+  if (typeof lang !== "string" || !lang || !messages || typeof messages !== "object") return;
+  await (await caches.open(META)).put(WORDS_KEY, new Response(JSON.stringify({ lang: lang, messages: messages })));
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+async function offlinePage() {
+  const kept = await words();
+  const say = (key) => escapeHtml(kept.messages[key] || ZH_WORDS.messages[key]);
+  // portal.js on this page reads the same words (outbox status, conflicts) from the data block.
+  const data = JSON.stringify(kept.messages).replace(/</g, "\\u003c");
+  const html = '<!doctype html><html lang="' + escapeHtml(kept.lang) + '"><head><meta charset="utf-8">' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>' + say("offline_title") + '</title>' +
+    '<link rel="stylesheet" href="/static/css/portal.css"><script src="/static/js/portal.js" defer></script>' +
+    '<script type="application/json" id="portal-messages">' + data + '</script></head>' +
     '<body data-offline-page="1"><main id="main">' +
     '<p id="outbox-status" class="outbox-status" role="status" aria-live="polite"></p>' +
     '<section id="outbox-panel" class="outbox-panel" hidden></section>' +
-    '<h1>当前离线</h1><p>这一页还没有保存在本机，联网后即可打开。已填写的回答保存在本机，联网后自动同步。</p>' +
-    '<p><a href="/q">回到问卷</a></p></main></body></html>';
+    '<h1>' + say("offline_heading") + '</h1><p>' + say("offline_body") + '</p>' +
+    '<p><a href="/q">' + say("offline_back") + '</a></p></main></body></html>';
   return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
@@ -147,10 +181,10 @@ async function precache(urls, user) {
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   const reply = () => { if (event.ports && event.ports[0]) event.ports[0].postMessage({ done: data.type }); };
-  let work = Promise.resolve();
-  if (data.type === "precache") work = precache((data.urls || []).map((u) => new URL(u, self.location.origin).href), String(data.user || ""));
+  let work = data.type === "precache" || data.type === "user" ? noteWords(data.lang, data.messages) : Promise.resolve();
+  if (data.type === "precache") work = work.then(() => precache((data.urls || []).map((u) => new URL(u, self.location.origin).href), String(data.user || "")));
   else if (data.type === "logout") work = noteUser("");
-  else if (data.type === "user") work = noteUser(String(data.user || ""));
+  else if (data.type === "user") work = work.then(() => noteUser(String(data.user || "")));
   event.waitUntil(work.catch(() => null).then(reply));
 });
 

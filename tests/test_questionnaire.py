@@ -312,7 +312,7 @@ def test_registration_answers_are_not_asked_again(client) -> None:  # type: igno
     browser.login("reuse@example.cn", "correct horse battery")
     form = browser.get("/q/identity").get_data(as_text=True)
     assert 'value="长春注册复用药业有限公司"' in form and 'value="赵六"' in form
-    assert browser.get("/q").headers["Location"].endswith("/q/location")  # not the form details first
+    assert browser.get("/q").headers["Content-Location"].endswith("/q/location")  # not the form details first
 
 
 def test_profile_schema_lists_fields_with_chinese_labels(client) -> None:  # type: ignore[no-untyped-def]

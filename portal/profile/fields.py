@@ -18,6 +18,19 @@ FieldKind = Literal["text", "choice", "multi", "number", "bool"]
 Gate = tuple[tuple[str, tuple[str, ...]], ...]
 
 
+# The interface languages other than Chinese, and how a number's unit reads in them.
+UNITS: dict[str, dict[str, str]] = {"万元": {"en": "10,000 yuan", "ko": "만 위안"}, "个": {"en": "", "ko": "개"}}
+
+
+def _in(lang: str, zh: str, en: str, ko: str) -> str:
+    """The wording in `lang` (Korean falls back to English, both to the Chinese)."""
+    if lang == "ko":
+        return ko or en or zh
+    if lang == "en":
+        return en or zh
+    return zh
+
+
 @dataclass(frozen=True)
 class Option:
     code: str
@@ -25,6 +38,10 @@ class Option:
     en: str
     ko: str = ""
     ask_if: Gate = ()  # offered only when another answer makes it possible (see gate_open)
+
+    def label(self, lang: str) -> str:
+        """The option's wording in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,8 @@ class Field:
     en: str
     ko: str = ""
     help_zh: str = ""
+    help_en: str = ""
+    help_ko: str = ""
     options: tuple[Option, ...] = ()
     unit_zh: str = ""  # for numbers, e.g. 万元
     required: bool = False  # identity fields that every application form needs
@@ -55,6 +74,20 @@ class Field:
     def option(self, code: str) -> Option | None:
         return next((o for o in self.options if o.code == code), None)
 
+    def label(self, lang: str) -> str:
+        """The question in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
+
+    def help(self, lang: str) -> str:
+        """The hint under the question in the interface language; empty when it has none."""
+        return _in(lang, self.help_zh, self.help_en, self.help_ko) if self.help_zh else ""
+
+    def unit(self, lang: str) -> str:
+        """A number's unit in the interface language (万元, 만 위안, 10,000 yuan); empty when it has none."""
+        if lang == "zh" or not self.unit_zh:
+            return self.unit_zh
+        return UNITS.get(self.unit_zh, {}).get(lang, self.unit_zh)
+
     def option_codes(self) -> list[str]:
         return [o.code for o in self.options]
 
@@ -66,6 +99,10 @@ class Step:
     en: str
     ko: str = ""
     fields: tuple[str, ...] = ()  # its questions' names, in presentation order
+
+    def label(self, lang: str) -> str:
+        """The step's name in the interface language (zh, ko or en)."""
+        return _in(lang, self.zh, self.en, self.ko)
 
 
 def _o(code: str, zh: str, en: str, ko: str = "", ask_if: Gate = ()) -> Option:
@@ -108,16 +145,18 @@ LOCATIONS = (
     _o("zhonghan_zone", "中韩(长春)国际合作示范区", "China-Korea (Changchun) International Cooperation Demonstration Zone", "중한(창춘)국제협력시범구"),
     _o("changchun_new_area", "长春新区", "Changchun New Area", "창춘신구"),
     _o("changchun_other", "长春市其他地区", "Elsewhere in Changchun", "창춘시 기타 지역"),
-    _o("corridor_other", "辽源、梅河口、通化、白山、延边（走廊节点）", "Liaoyuan, Meihekou, Tonghua, Baishan or Yanbian (corridor)", "랴오위안·메이허커우·퉁화·바이산·옌볜"),
+    _o("corridor_other", "辽源、梅河口、通化、白山、延边（走廊节点）", "Liaoyuan, Meihekou, Tonghua, Baishan or Yanbian (corridor)", "랴오위안·메이허커우·퉁화·바이산·옌볜(회랑 거점)"),
     _o("jilin_other", "吉林省其他地区", "Elsewhere in Jilin", "지린성 기타 지역"),
-    _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외"),
+    _o("outside_jilin", "吉林省外（计划来吉）", "Outside Jilin (planning to come)", "지린성 외(지린 진출 계획)"),
 )
 
 FIELDS: tuple[Field, ...] = (
     # --- identity: needed on every application form, never by a condition
-    Field("enterprise_name", "text", "identity", "企业名称", "Enterprise name", "기업명", required=True),
+    Field("enterprise_name", "text", "identity", "企业名称", "Company name", "기업명", required=True),
     Field("credit_code", "text", "identity", "统一社会信用代码", "Unified social credit code", "통일사회신용코드",
-          help_zh="18 位，见营业执照", required=True, max_length=18),
+          help_zh="18 位，见营业执照",
+          help_en='18 characters, as on the business licence',
+          help_ko='18자리, 사업자등록증(영업집조) 참조', required=True, max_length=18),
     Field("address", "text", "identity", "注册地址", "Registered address", "등록 주소", required=True),
     Field("legal_representative", "text", "identity", "法定代表人", "Legal representative", "법정대표인", required=True, max_length=50),
     Field("contact_person", "text", "identity", "联系人", "Contact person", "담당자", required=True, max_length=50),
@@ -131,23 +170,23 @@ FIELDS: tuple[Field, ...] = (
     )),
     # --- sectors and roles
     Field("sectors", "multi", "business", "所属行业（可多选）", "Sectors (choose all that apply)", "업종(복수 선택)", fixed=True, options=(
-        _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품"),
+        _o("biologic", "生物药（疫苗、基因工程药物、抗体、血液制品等）", "Biologics (vaccines, recombinant, antibodies, blood products)", "바이오의약품(백신·유전자재조합·항체·혈액제제 등)"),
         _o("cell_gene", "细胞治疗与基因治疗药物", "Cell and gene therapy", "세포·유전자 치료제"),
         _o("chemical_drug", "化学药（制剂）", "Chemical drugs (formulations)", "화학의약품"),
         _o("api", "原料药及中间体", "APIs and intermediates", "원료의약품 및 중간체"),
-        _o("tcm", "中药（中成药、配方颗粒、经典名方）", "Traditional Chinese medicine", "중약"),
+        _o("tcm", "中药（中成药、配方颗粒、经典名方）", "Traditional Chinese medicine", "중약(중성약·배합과립·고전 명방)"),
         _o("tcm_materials", "中药材与中药饮片", "TCM materials and decoction pieces", "중약재·음편"),
         _o("medical_device", "医疗器械", "Medical devices", "의료기기"),
         _o("ivd", "体外诊断试剂", "In-vitro diagnostics", "체외진단시약"),
         _o("pharma_equipment", "制药设备与检测仪器", "Pharmaceutical equipment and test instruments", "제약 설비 및 검사 기기"),
         _o("cosmetics", "化妆品及绿色日化品", "Cosmetics and green daily chemicals", "화장품"),
-        _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품"),
+        _o("health_food", "保健食品、特医食品、药食同源产品", "Health foods, FSMP, food-medicine products", "건강기능식품·특수의료용도식품·약식동원 제품"),
         _o("health_services", "医疗与健康服务", "Medical and health services", "의료·건강 서비스"),
         _o("distribution", "药品、医疗器械流通", "Drug and device distribution", "의약품·의료기기 유통"),
         _o(OTHER_SECTOR, "以上都不是（其他行业，如普通食品、化工）", "None of these (other industries)", "해당 없음(기타 업종)"),
     )),
     Field("roles", "multi", "roles", "企业在产业中的角色（可多选）", "Roles (choose all that apply)", "역할(복수 선택)", fixed=True, options=(
-        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 허가권자(MAH)", ask_if=DRUG_GATE),
+        _o("mah", "药品上市许可持有人（MAH）", "Marketing authorisation holder (MAH)", "의약품 시판허가 보유자(MAH)", ask_if=DRUG_GATE),
         _o("drug_manufacturer", "药品生产企业", "Drug manufacturer", "의약품 제조업체", ask_if=DRUG_GATE),
         _o("device_registrant", "医疗器械注册人", "Medical device registrant", "의료기기 등록인", ask_if=DEVICE_SECTOR_GATE),
         _o("device_manufacturer", "医疗器械生产企业", "Medical device manufacturer", "의료기기 제조업체", ask_if=DEVICE_SECTOR_GATE),
@@ -222,7 +261,7 @@ FIELDS: tuple[Field, ...] = (
         _o("device_industrialisation", "医疗器械、制药设备及药品检测仪器研发及产业化项目", "Device, equipment or instrument project", "의료기기·설비 프로젝트"),
         _o("tech_upgrade_after_attraction", "省外招商引资或兼并重组后在我省实施的技术提升改造、产品优化升级项目", "Upgrade project after investment attraction or merger", "투자 유치 후 기술 개선 프로젝트"),
         _o("major_project", "投资3000万元以上的医药健康重大产业化项目", "A major industrialisation project (investment of 30 million yuan or more)", "3천만 위안 이상 대형 산업화 프로젝트"),
-        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "공공 플랫폼"),
+        _o("public_platform", "为吉林省医药健康产业提供服务的公共平台", "Public service platform for Jilin's industry", "지린성 의약·건강 산업 공공 서비스 플랫폼"),
         _o("service_platform_new_area", "在长春新区建设药物筛选、合成、报批、第三方检测、中试、MAH综合服务等专业技术服务平台", "Technical service platform in Changchun New Area", "창춘신구 기술 서비스 플랫폼"),
         _o("gcp_glp_platform", "运营GCP、GLP等公共服务平台（药物临床试验、非临床安全性评价）", "Operating a GCP or GLP public service platform", "GCP·GLP 공공 서비스 플랫폼 운영"),
     )),
@@ -230,24 +269,36 @@ FIELDS: tuple[Field, ...] = (
     Field("project_has_fixed_asset_loan", "bool", "figures", "该项目是否有固定资产贷款且能在规定时间内投产", "Does the project have fixed-asset loans and start production on schedule?", "고정자산 대출이 있고 기한 내 가동됩니까?", detail=True),
     Field("new_equipment_investment_wan", "number", "figures", "技术改造项目新购科研仪器设备实际投资额", "Investment in newly bought research equipment", "신규 연구장비 투자액", unit_zh="万元", detail=True),
     Field("biologic_varieties", "number", "figures", "正在实施研发及产业化项目的生物制品品种数", "Number of biologic varieties in R&D or industrialisation", "연구개발·산업화 중인 바이오의약품 품목 수", unit_zh="个",
-          help_zh="文件按“每个品种”给予支持，填写品种数以计算上限", detail=True),
+          help_zh="文件按“每个品种”给予支持，填写品种数以计算上限",
+          help_en='The document gives support "per variety": enter the number of varieties to work out the maximum.',
+          help_ko="문건은 '품목별'로 지원합니다. 지원 한도를 계산하도록 품목 수를 입력하십시오.", detail=True),
     Field("consistency_varieties", "number", "figures", "完成一致性评价研究的化学仿制药品种数", "Number of generic varieties that completed consistency evaluation", "동등성 평가를 완료한 제네릭 품목 수", unit_zh="个",
-          help_zh="文件按“每个品种”给予奖励，填写品种数以计算上限", detail=True),
+          help_zh="文件按“每个品种”给予奖励，填写品种数以计算上限",
+          help_en='The document gives a reward "per variety": enter the number of varieties to work out the maximum.',
+          help_ko="문건은 '품목별'로 장려금을 지급합니다. 지원 한도를 계산하도록 품목 수를 입력하십시오.", detail=True),
     # --- figures
     Field("annual_revenue_wan", "number", "figures", "上一年度营业收入", "Last year's revenue", "전년도 매출", unit_zh="万元"),
     Field("previous_peak_revenue_wan", "number", "figures", "此前各年度最高营业收入", "Highest revenue of earlier years", "이전 연도 최고 매출", unit_zh="万元",
-          help_zh="用于判断是否“首次突破”某一规模"),
+          help_zh="用于判断是否“首次突破”某一规模",
+          help_en='Used to tell whether you passed a revenue level "for the first time".',
+          help_ko="특정 규모를 '처음 돌파'했는지 판단하는 데 사용합니다."),
     Field("online_sales_wan", "number", "figures", "上一年度线上销售收入（网络平台销售、网上支付结算）", "Last year's online sales", "전년도 온라인 매출", unit_zh="万元"),
     Field("previous_peak_online_sales_wan", "number", "figures", "此前各年度最高线上销售收入", "Highest online sales of earlier years", "이전 최고 온라인 매출", unit_zh="万元"),
     Field("revived_variety_sales_wan", "number", "figures", "盘活的省内闲置品种在我省生产上市后的年销售收入", "Annual sales of a revived idle variety", "재가동 품목 연매출", unit_zh="万元"),
     Field("secondary_dev_sales_increase_wan", "number", "figures", "大品种二次开发后较上一年度新增销售收入", "Sales increase after secondary development", "2차 개발 후 매출 증가", unit_zh="万元"),
     # Document 002 pays a share of the city-level support ("按照市级政策支持额度的5%"): no city support, no reward.
     Field("city_support_drug_wan", "number", "figures", "创新药研发进展（或引进）已获得的市级政策支持额度", "City-level support granted for the drug's progress", "신약 진전에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%（直接引进的按50%）配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%（直接引进的按50%）配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support (50% for a directly introduced drug). Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%(직접 도입한 경우 50%)를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     Field("city_support_device_wan", "number", "figures", "第三类医疗器械首证产品已获得的市级政策支持额度", "City-level support granted for the Class III product", "3등급 제품에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     Field("city_support_platform_wan", "number", "figures", "专业技术服务平台已获得的市级政策支持额度", "City-level support granted for the service platform", "서비스 플랫폼에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
     # --- plans
     Field("plans", "multi", "plans", "今后的计划（可多选）", "Plans", "향후 계획", options=(
         _o("fda_edqm_drug", "自主研发药品申请美国FDA或欧盟EDQM注册并生产", "FDA/EDQM registration for self-developed drugs", "FDA/EDQM 의약품 등록"),
@@ -270,13 +321,17 @@ FIELDS: tuple[Field, ...] = (
         _o("settle_in_new_area", "到长春新区落地", "Settle in Changchun New Area", "창춘신구 입주"),
         _o("settle_in_jilin", "到吉林省（示范区、新区以外）设立企业或落地项目", "Set up elsewhere in Jilin", "지린성 기타 지역 설립"),
     )),
-    Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading enterprise in your field?", "업계 선도 기업입니까?",
-          help_zh="按所在地主管部门的认定或行业公认地位作答", detail=True),
+    Field("is_leading_enterprise", "bool", "plans", "是否为行业龙头企业", "Are you a leading company in your field?", "업계 선도 기업입니까?",
+          help_zh="按所在地主管部门的认定或行业公认地位作答",
+          help_en="Answer by the local authority's recognition or your generally recognised standing in the industry.",
+          help_ko='소재지 주관 부서의 인정 또는 업계에서 공인된 지위에 따라 답하십시오.', detail=True),
     Field("korean_park", "bool", "plans", "是否已入驻中韩示范区“韩国医美产业”区中园", "Are you in the zone's Korean medical-beauty park?", "'한국 의료미용 산업' 단지에 입주했습니까?",
           ask_if=(("location", ("zhonghan_zone",)),)),
     Field("settled_in_new_area", "bool", "plans", "委托生产相关的产值、销售、税收是否结算在长春新区", "Are output, sales and taxes of the commissioned production settled in Changchun New Area?", "위탁 생산의 생산액·매출·세금이 창춘신구에서 결산됩니까?", detail=True),
     Field("city_support_commission_wan", "number", "plans", "委托生产事项已获得的市级政策支持额度（上一年度）", "City-level support granted for contract manufacturing (last year)", "위탁 생산에 대한 시급 지원액", unit_zh="万元", detail=True,
-          help_zh="长春新区按市级支持额度的5%按年度配套；尚未获得市级支持请填0"),
+          help_zh="长春新区按市级支持额度的5%按年度配套；尚未获得市级支持请填0",
+          help_en='Changchun New Area adds 5% of the city-level support each year. Enter 0 if you have no city-level support yet.',
+          help_ko='창춘신구는 시급 지원액의 5%를 연도별로 추가 지원합니다. 아직 시급 지원을 받지 않았으면 0을 입력하십시오.'),
 )
 
 FIELDS_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -288,7 +343,7 @@ def _step(code: str, zh: str, en: str, ko: str) -> Step:
 
 
 STEPS: tuple[Step, ...] = (
-    _step("identity", "企业基本信息", "Enterprise details", "기업 기본 정보"),
+    _step("identity", "企业基本信息", "Company details", "기업 기본 정보"),
     _step("location", "所在地与性质", "Location and ownership", "소재지 및 기업 성격"),
     _step("business", "所属行业", "Sectors", "업종"),
     _step("roles", "企业角色", "Roles", "역할"),

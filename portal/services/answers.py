@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlmodel import Session, select
 
 from portal.models import Answer, AnswerHistory, Enterprise, utcnow
@@ -54,7 +55,7 @@ def save_answer(session: Session, enterprise_id: int, user_id: int | None, name:
     enterprise = session.exec(select(Enterprise).where(Enterprise.id == enterprise_id).with_for_update(key_share=True)
                               .execution_options(populate_existing=True)).first()
     if enterprise is None:
-        raise AnswerError("企业不存在。")
+        raise AnswerError(_("企业不存在。"))
     row = session.exec(select(Answer).where(Answer.enterprise_id == enterprise_id, Answer.field == name)).first()
     current = json.loads(row.value_json) if row else None
     current_version = row.version if row else 0

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
+from portal import formatting
 from portal.clock import today
 from portal.extensions import db
 from portal.policy.catalog import catalog
@@ -24,6 +29,49 @@ from portal.views.access import access, same_site_path
 from portal.views.params import since_or_400, whole_number
 
 bp = Blueprint("enterprise", __name__)
+
+# Submission statuses as the dashboard lists them, in the interface language (portal.statuses keeps the Chinese).
+STATUS_LABELS = {
+    SubmissionStatus.SUBMITTED: _l("已提交"), SubmissionStatus.IN_REVIEW: _l("审核中"),
+    SubmissionStatus.RETURNED: _l("退回补充材料"), SubmissionStatus.RESUBMITTED: _l("已重新提交"),
+    SubmissionStatus.APPROVED: _l("已通过"), SubmissionStatus.REJECTED: _l("未通过"),
+    SubmissionStatus.FORWARDED: _l("已转交其他单位"),
+}
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+def text_lang(text: object) -> str:
+    """The `lang` of text a user typed (an enterprise name, an address): zh-Hans when it is written in Chinese
+    characters (and no Hangul), else "" (inherit the page's). A Korean page marks Chinese names as such."""
+    value = str(text or "")
+    return "zh-Hans" if _HAN.search(value) and not _HANGUL.search(value) else ""
+
+
+def answer_words(value: Any, f: Field, lang: str, dates: dict[str, str] | None = None) -> str:
+    """An answer in the interface language: option labels, yes/no, number and unit (Chinese: formatting.answer_text)."""
+    if lang == "zh":
+        return formatting.answer_text(value, f, dates)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+
+    def option(code: Any) -> str:
+        o = f.option(code) if isinstance(code, str) else None
+        word = o.label(lang) if o else str(code)
+        return f"{word} ({dates[code]})" if dates and isinstance(code, str) and dates.get(code) else word
+
+    if isinstance(value, list):
+        return "; ".join(option(c) for c in value) or _("（都不是）")
+    if f.kind in ("choice", "multi") and isinstance(value, str):
+        return option(value)
+    if isinstance(value, int | float):
+        if lang == "en" and f.unit_zh == "万元":
+            return f"CNY {formatting.wan(value * 10000)}"
+        return f"{formatting.number(value)}{f.unit(lang)}" if lang == "ko" else \
+            f"{formatting.number(value)} {f.unit(lang)}".strip()
+    return str(value)
 
 
 def _enterprise_id() -> int:
@@ -92,23 +140,29 @@ def dashboard():
     profile = answer_service.profile_of(db.session, eid)
     results = match_profile(profile, today())
     steps = steps_for(profile, today())
-    asked = [name for _, names in steps for name in names]
+    asked = [name for _s, names in steps for name in names]
     return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
                   summary=summarize(results), asked=len(asked), answered=sum(n in profile for n in asked),
                   submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
-                  status_zh=SubmissionStatus.labels())
+                  status_labels=STATUS_LABELS)
 
 
 @bp.get("/q")
 @access("enterprise")
 def questionnaire():
-    """Start or resume the questionnaire at the first step with an unanswered question."""
+    """Start or resume the questionnaire: the first step with an unanswered question, shown here directly
+    (a full page, no redirect: its form posts to the step's own URL). All answered: the review."""
     ctx = _context()
     if ctx["not_covered"]:
         return redirect(url_for("enterprise.results"))
-    for step, names in ctx["steps"]:
+    for index, (current, names) in enumerate(ctx["steps"]):
         if any(n not in ctx["profile"] for n in names):
-            return redirect(url_for("enterprise.step", code=step.code))
+            url = url_for("enterprise.step", code=current.code)
+            # The page is that step's: portal.js puts its URL in the address bar (history.replaceState), so a
+            # reload or a bookmark returns to it; Content-Location says the same to any other client.
+            response = _show_step(current.code, index, current, names, ctx, canonical=url)
+            response.headers["Content-Location"] = url
+            return response
     return redirect(url_for("enterprise.review"))
 
 
@@ -183,13 +237,14 @@ def step(code: str):
             added = [n for n in now if n not in names and n not in ctx["profile"]]
             if going_on and added:
                 # Without JavaScript the page could not show them as the answers came in: show them now.
-                flash(f"根据您刚才的回答，本页新增了 {len(added)} 个问题，请补充后继续。")
+                flash(ngettext("根据您刚才的回答，本页新增了 %(num)s 个问题，请补充后继续。",
+                               "根据您刚才的回答，本页新增了 %(num)s 个问题，请补充后继续。", len(added)))
                 return _go_to(url_for("enterprise.step", code=code) + f"#q-{added[0]}")
             return _go_to(_after(code, ctx["steps"], request.form.get("go", "next")))
     ctx = _context(errors, conflicts)
     index, current_step, names = _step_or_404(code, ctx["steps"])
     if index < 0:
-        flash("根据您之前的回答，这一步无需填写。")
+        flash(_("根据您之前的回答，这一步无需填写。"))
         return redirect(url_for("enterprise.questionnaire"))
     if not names and request.method == "GET":
         # Every question of this step fell away with the answers given: go on without a blank page.
@@ -197,7 +252,13 @@ def step(code: str):
     if request.method == "POST":
         # Keep what the user typed beside the error; nothing invalid was stored.
         ctx["typed"] = request.form
-    codes = [s.code for s, _ in ctx["steps"]]
+    return _show_step(code, index, current_step, names, ctx)
+
+
+def _show_step(code: str, index: int, current_step: Any, names: list[str], ctx: dict[str, Any],  # type: ignore[no-untyped-def]
+               canonical: str | None = None):
+    """The step page (or its htmx block): at /q/<code>, and at /q for the step to resume at."""
+    codes = [s.code for s, _names in ctx["steps"]]
     # Where the step's buttons lead, for a phone that moves on offline (the pages come from its cache).
     ahead = same_site_path(request.args.get("next"), url_for("enterprise.results")) \
         if code == APPLICATION_STEP else _after(code, ctx["steps"], "next")
@@ -205,7 +266,7 @@ def step(code: str):
                   total=len(codes), prev_code=codes[index - 1] if 0 < index <= len(codes) else None,
                   application=code == APPLICATION_STEP, next_url=request.args.get("next", ""),
                   ahead=ahead, behind=None if code == APPLICATION_STEP else _after(code, ctx["steps"], "back"),
-                  status=422 if errors or conflicts else 200, **ctx)
+                  canonical=canonical, status=422 if ctx["errors"] or ctx["conflicts"] else 200, **ctx)
 
 
 @bp.post("/q/answer/<name>")
@@ -308,7 +369,7 @@ def results():
 
 
 # -- live updates from the change feed (questionnaire sync, results and check-answers banners) ----------
-LIVE_PAGES = ("enterprise.step", "enterprise.review", "enterprise.results")
+LIVE_PAGES = ("enterprise.questionnaire", "enterprise.step", "enterprise.review", "enterprise.results")
 REFRESHABLE = {"results": "enterprise.results", "review": "enterprise.review"}
 UPDATE_ENTITIES = ("answer",)
 
@@ -330,7 +391,7 @@ def _answers_cursor_first() -> None:
 
 @bp.context_processor
 def _feed_cursor() -> dict[str, Any]:
-    return {"answers_cursor": g.get("answers_cursor", 0)}
+    return {"answers_cursor": g.get("answers_cursor", 0), "answer_words": answer_words, "text_lang": text_lang}
 
 
 @bp.get("/app/updates")

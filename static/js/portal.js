@@ -12,6 +12,27 @@
   const MIRROR = "portal.pendingAnswers";  // synchronous summary of the outbox (and the old queue's key)
   const body = document.body;
   const statusEl = () => document.getElementById("outbox-status");
+
+  /* ---- words: templates/_js_messages.html (the page's language), the Chinese when a key is missing ---- */
+  const ZH = {
+    unanswered: "（未回答）", list_separator: "、", saved_field: "已保存：{label}", invalid: "这个回答未通过校验。",
+    refused_http: "服务器未接受这个回答（HTTP {status}）。",
+    expired_n: "登录已过期：{n} 个回答仅保存在本机，请重新登录后自动同步", offline_n: "离线：{n} 个回答仅保存在本机",
+    offline: "离线：新的回答会先保存在本机", syncing_n: "正在同步 {n} 个回答…", pending_n: "{n} 个回答尚未同步，稍后自动重试",
+    refused_n: "{n} 个回答需要您确认，见下方", synced: "已同步", sign_in_again: "重新登录",
+    panel_title: "以下回答未能同步，请选择", changed_elsewhere: "已在另一台设备上修改。", yours: "您的回答：{answer}",
+    server: "服务器上的回答：{answer}", use_mine: "用我的", use_theirs: "用服务器的", fix: "去修改", discard: "放弃这个回答",
+  };
+  const MESSAGES = (function () {
+    const el = document.getElementById("portal-messages");
+    try { return (el && JSON.parse(el.textContent)) || {}; } catch (e) { return {}; }
+  })();
+  /* t("offline_n", {n: 3}): the sentence with its {placeholders} filled; "<key>_one" when n is 1 and it exists. */
+  function t(key, vars) {
+    const one = vars && vars.n === 1 ? MESSAGES[key + "_one"] : null;
+    const text = one || MESSAGES[key] || ZH[key] || key;
+    return text.replace(/\{(\w+)\}/g, (m, name) => (vars && name in vars ? String(vars[name]) : m));
+  }
   const panelEl = () => document.getElementById("outbox-panel");
 
   let items = [];          // last read of the outbox, all users
@@ -90,9 +111,12 @@
     const words = pairs.filter((p) => p[0] === field && p[1] !== "").map((p) => {
       const input = el && el.querySelector('input[name="' + field + '"][value="' + CSS.escape(p[1]) + '"]');
       const label = input && input.closest("label");
-      return label ? label.textContent.trim() : p[1];
+      if (!label) return p[1];
+      const copy = label.cloneNode(true);  // the option in the page's language, without the Chinese beside it
+      copy.querySelectorAll(".alt").forEach((alt) => alt.remove());
+      return copy.textContent.trim();
     });
-    return words.join("、") || "（未回答）";
+    return words.join(t("list_separator")) || t("unanswered");
   }
 
   async function keep(el) {
@@ -205,19 +229,19 @@
       const update = { state: status === 409 ? "conflict" : "invalid" };
       if (q) {
         update.label = q.getAttribute("data-label") || item.label;
-        update.theirs = q.getAttribute("data-theirs") || "（未回答）";
+        update.theirs = q.getAttribute("data-theirs") || t("unanswered");
         update.mine = q.getAttribute("data-mine") || item.mine;
         update.serverVersion = Number(q.getAttribute("data-server-version") || 0);
         update.message = q.getAttribute("data-error") || "";
       }
-      if (status === 422 && !update.message) update.message = "这个回答未通过校验。";
+      if (status === 422 && !update.message) update.message = t("invalid");
       await put(Object.assign({}, item, update));
       swapQuestion(item.field, html);
       return "next";
     }
     if (status === 400) { await signedOut(); return "stop"; }  // stale token: a fresh page sends it
     if (status === 429 || status >= 500) return "stop";  // stale page token or server trouble: later
-    await put(Object.assign({}, item, { state: "invalid", message: "服务器未接受这个回答（HTTP " + status + "）。" }));
+    await put(Object.assign({}, item, { state: "invalid", message: t("refused_http", { status: status }) }));
     return "next";
   }
 
@@ -264,18 +288,18 @@
     let text = "";
     let link = null;
     if (total && (loginUrl || me() === "")) {
-      text = "登录已过期：" + total + " 个回答仅保存在本机，请重新登录后自动同步";
+      text = t("expired_n", { n: total });
       link = withNext(loginUrl || body.getAttribute("data-login") || "/login", here());
     } else if (offline || navigator.onLine === false) {
-      text = total ? "离线：" + total + " 个回答仅保存在本机" : "离线：新的回答会先保存在本机";
+      text = total ? t("offline_n", { n: total }) : t("offline");
     } else if (pending && replaying) {
-      text = "正在同步 " + pending + " 个回答…";
+      text = t("syncing_n", { n: pending });
     } else if (pending) {
-      text = pending + " 个回答尚未同步，稍后自动重试";
+      text = t("pending_n", { n: pending });
     } else if (refused) {
-      text = refused + " 个回答需要您确认，见下方";
+      text = t("refused_n", { n: refused });
     } else if (synced) {
-      text = "已同步";
+      text = t("synced");
     }
     if (el.getAttribute("data-text") === text + (link || "")) return;  // announce changes only
     el.setAttribute("data-text", text + (link || ""));
@@ -284,11 +308,11 @@
     if (link) {
       const a = document.createElement("a");
       a.href = link;
-      a.textContent = "重新登录";
+      a.textContent = t("sign_in_again");
       el.appendChild(document.createTextNode(" "));
       el.appendChild(a);
     }
-    if (text === "已同步") {
+    if (text === t("synced")) {
       clearTimeout(syncedTimer);
       syncedTimer = setTimeout(() => { synced = 0; renderStatus(mine(items)); }, 10000);
     }
@@ -304,7 +328,7 @@
     if (!refused.length) return;
     const h = document.createElement("h2");
     h.id = "outbox-title";
-    h.textContent = "以下回答未能同步，请选择";
+    h.textContent = t("panel_title");
     panel.appendChild(h);
     refused.forEach((it) => {
       const box = document.createElement("div");
@@ -319,12 +343,12 @@
       };
       add("p", it.label, "outbox-label");
       if (it.state === "conflict") {
-        add("p", "已在另一台设备上修改。");
-        add("p", "您的回答：" + (it.mine || "（未回答）"), "outbox-mine");
-        add("p", "服务器上的回答：" + (it.theirs || "（未回答）"), "outbox-theirs");
+        add("p", t("changed_elsewhere"));
+        add("p", t("yours", { answer: it.mine || t("unanswered") }), "outbox-mine");
+        add("p", t("server", { answer: it.theirs || t("unanswered") }), "outbox-theirs");
       } else {
-        add("p", it.message || "这个回答未通过校验。", "field-error");
-        add("p", "您的回答：" + (it.mine || "（未回答）"), "outbox-mine");
+        add("p", it.message || t("invalid"), "field-error");
+        add("p", t("yours", { answer: it.mine || t("unanswered") }), "outbox-mine");
       }
       const row = document.createElement("p");
       row.className = "outbox-actions";
@@ -338,14 +362,14 @@
         row.appendChild(b);
       };
       if (it.state === "conflict") {
-        button("mine", "用我的", "primary");
-        button("theirs", "用服务器的", "secondary");
+        button("mine", t("use_mine"), "primary");
+        button("theirs", t("use_theirs"), "secondary");
       } else {
         const a = document.createElement("a");
         a.href = (it.page || "/q") + "#q-" + it.field;
-        a.textContent = "去修改";
+        a.textContent = t("fix");
         row.appendChild(a);
-        button("discard", "放弃这个回答", "secondary");
+        button("discard", t("discard"), "secondary");
       }
       box.appendChild(row);
       panel.appendChild(box);
@@ -453,6 +477,18 @@
   });
 
   /* ---- htmx autosave ---- */
+  /* "Saved: <question>" read out from a live region that outlives the swapped question (a region inserted
+     already filled, like the question's own "已保存", is not reliably announced). */
+  let savedTimer = null;
+  function announceSaved(field) {
+    const region = document.getElementById("save-status");
+    const q = document.getElementById("q-" + field);
+    const shown = q && q.querySelector(".saved");
+    if (!region || !shown || !shown.textContent.trim()) return;
+    region.textContent = "";  // the same words again are announced again
+    clearTimeout(savedTimer);
+    savedTimer = setTimeout(() => { region.textContent = t("saved_field", { label: q.getAttribute("data-label") || field }); }, 100);
+  }
   document.addEventListener("htmx:sendError", (evt) => {
     const el = evt.detail.elt && evt.detail.elt.closest("[data-autosave]");
     offline = true;
@@ -473,11 +509,15 @@
   });
   document.addEventListener("htmx:afterRequest", (evt) => {
     const xhr = evt.detail.xhr;
-    const el = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-autosave]");
+    // A question swapped out by its own answer is detached: htmx tells its ancestor instead, and the
+    // question itself is the request's target.
+    const from = (node) => node && node.closest && node.closest("[data-autosave]");
+    const el = from(evt.detail.elt) || from(evt.detail.target);
     if (!xhr || !el || xhr.status < 200 || xhr.status >= 300 || !me()) return;
     // Saved online just now: an older copy waiting in the outbox must not be replayed over it.
     const was = offline;
     offline = false;
+    announceSaved(el.getAttribute("data-autosave"));
     const id = me() + "|" + el.getAttribute("data-autosave");
     if (items.some((it) => it.id === id)) remove(id).then(refresh, refresh);
     else if (was) refresh();
@@ -518,9 +558,11 @@
     const form = document.querySelector("form[data-steps]");
     navigator.serviceWorker.ready.then((reg) => {
       if (!reg.active) return null;
-      if (!form || !user || navigator.onLine === false) return ask(reg.active, { type: "user", user: user });
+      // The page's language and words go along: the worker's offline page is written in them.
+      const words = { lang: document.documentElement.lang || "zh-Hans", messages: MESSAGES };
+      if (!form || !user || navigator.onLine === false) return ask(reg.active, Object.assign({ type: "user", user: user }, words));
       const urls = [location.pathname].concat(form.getAttribute("data-steps").split(/\s+/).filter(Boolean));
-      return ask(reg.active, { type: "precache", urls: urls, user: user }).then(() => {
+      return ask(reg.active, Object.assign({ type: "precache", urls: urls, user: user }, words)).then(() => {
         document.documentElement.setAttribute("data-offline-ready", "1");
       });
     }).catch(() => null);
@@ -541,6 +583,17 @@
                   state: "pending", mine: shownValue(old[field].pairs, field) });
     }
   }
+
+  /* /q shows the step to resume at without a redirect: the address bar gets that step's own URL, so a
+     reload, a bookmark or the back button comes back to it (and the service worker caches it by that URL). */
+  function canonicalUrl() {
+    const el = document.querySelector("[data-canonical]");
+    const url = el && el.getAttribute("data-canonical");
+    if (url && url !== location.pathname && window.history && history.replaceState) {
+      history.replaceState(history.state, "", url + location.hash);
+    }
+  }
+  canonicalUrl();
 
   async function start() {
     startWorker();
