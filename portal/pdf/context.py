@@ -147,6 +147,11 @@ def gloss(ctx: Any, text: Any, translate: bool = True) -> Markup:
     return Markup('<span class="gloss" lang="%s">%s</span>') % (HTML_LANG[lang], text)
 
 
+def term(text: str) -> Markup:
+    """A short term kept on one line (white-space: nowrap), e.g. a status word inside a sentence."""
+    return Markup('<span class="term">%s</span>') % text
+
+
 def field_label(field_: Field) -> str:
     """A question's label in the language being rendered (the profile fields carry their ko/en wording)."""
     lang = current_lang()

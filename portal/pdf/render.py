@@ -31,6 +31,7 @@ from portal.pdf.context import (
     local_date,
     money,
     report_context,
+    term,
     zh_runs,
 )
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
@@ -85,7 +86,8 @@ def _jinja() -> Environment:
     env.filters["local_date"] = local_date
     env.filters["money"] = money
     env.filters["zh_runs"] = zh_runs
-    env.globals.update(MISSING=MISSING, NO_CONTACT=NO_CONTACT, MATERIALS_NOTE=MATERIALS_NOTE, gloss=gloss)
+    env.globals.update(MISSING=MISSING, NO_CONTACT=NO_CONTACT, MATERIALS_NOTE=MATERIALS_NOTE, gloss=gloss,
+                       term=term)
     return env
 
 
