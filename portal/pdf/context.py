@@ -51,6 +51,8 @@ _CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("
 _AMOUNT_UNITS = {"per_variety": _l("每个品种"), "per_project": _l("每个项目"), "per_product": _l("每个产品"),
                  "one_off": _l("一次性"), "annual": _l("每年度"), "per_enterprise": _l("每户企业"),
                  "graded": _l("分级分类"), "unspecified": _l("文件未写明发放方式")}
+#: Units of number answers other than 万元 (which money() writes): a count needs no unit in English.
+_FIELD_UNITS = {"ko": {"个": "개"}, "en": {"个": ""}}
 _BENEFIT_KINDS = {"cash_reward": _l("资金奖励"), "matching_reward": _l("按市级支持额度配套奖励"),
                   "subsidy": _l("项目支持与补助"), "interest_subsidy": _l("贷款贴息"), "fast_track": _l("加快审评审批"),
                   "combined_inspection": _l("合并现场检查"), "consultation": _l("前置咨询与技术指导"),
@@ -171,8 +173,38 @@ def field_gloss(field_: Field, lang: str) -> str:
 
 # -- display rows ----------------------------------------------------------------------------
 def display_answer(field_: Field, value: Any, profile: Mapping[str, Any]) -> str:
-    """An answer as the questionnaire showed it, with the dates of dated options beside them."""
-    return answer_text(value, field_, profile.get(DATES_FIELD) if field_.dated else None)
+    """An answer as the questionnaire showed it, with the dates of dated options beside them.
+
+    In Chinese exactly as the web pages write it (portal.formatting); in Korean or English with the
+    options' own ko/en wording, yes/no and amounts in that language.
+    """
+    dates = profile.get(DATES_FIELD) if field_.dated else None
+    lang = current_lang()
+    if lang == "zh":
+        return answer_text(value, field_, dates)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return clause_sep().join(_option_text(field_, code, dates, lang) for code in value) or _("（都不是）")
+    if field_.kind in ("choice", "multi") and isinstance(value, str):
+        return _option_text(field_, value, dates, lang)
+    if isinstance(value, int | float):
+        if field_.unit_zh == "万元":
+            return money(value)
+        unit = _FIELD_UNITS[lang].get(field_.unit_zh, field_.unit_zh)
+        return f"{number(value)} {unit}".strip()
+    return str(value)
+
+
+def _option_text(field_: Field, code: Any, dates: Any, lang: str) -> str:
+    option = field_.option(code) if isinstance(code, str) else None
+    label = str(code) if option is None else (option.ko or option.en or option.zh) if lang == "ko" else \
+        (option.en or option.zh)
+    if isinstance(dates, Mapping) and isinstance(code, str) and dates.get(code):
+        label += f" ({dates[code]})"
+    return label
 
 
 @dataclass(frozen=True)
