@@ -126,6 +126,7 @@ def test_report_amounts_and_dates_in_the_chosen_language(reports):
     en, ko = pdftotext(reports["en"].data), pdftotext(reports["ko"].data)
     assert "Assessed on June 1, 2026" in en and "판단 기준일: 2026년 6월 1일" in ko
     assert re.search(r"CNY \d{1,3}(,\d{3})+", en) and re.search(r"\d만 위안", ko)
+    assert "Korean-invested" in en and "韩资企业" not in en  # answers in the options' own ko/en wording
     # The amounts the report states itself (the reasons are policy wording, translated where the data is).
     for text, label in ((en, "Support"), (ko, "지원 내용")):
         support = [line for line in text.splitlines() if line.startswith(label)]
@@ -151,6 +152,16 @@ def test_korean_text_gets_glyphs_from_the_embedded_cjk_font(reports, tmp_path):
     fonts = subprocess.run(["pdffonts", str(tmp_path / "ko.pdf")], capture_output=True, check=True).stdout.decode()
     names = [line.split()[0] for line in fonts.splitlines()[2:]]
     assert names and all("Noto-Sans-CJK" in name for name in names), fonts
+
+
+def test_the_request_language_wins_over_the_ambient_one(app: Flask):
+    """The worker renders for the reader who asked, whatever request or app context it runs in."""
+    request = report_request(REPORT_PROFILE, TODAY, base_url=BASE_URL, lang="en")
+    with app.test_request_context("/", headers={"Accept-Language": "ko"}):
+        html = build_html(request)
+        chinese = build_html(report_request(REPORT_PROFILE, TODAY, base_url=BASE_URL))
+    assert "Policy match report" in html and not HANGUL.search(html.split("<body", 1)[1].replace("김민준", ""))
+    assert "政策匹配报告" in chinese and "Policy match report" not in chinese
 
 
 # -- the application form -----------------------------------------------------------------------
