@@ -141,7 +141,8 @@ def render_request(request: PdfRequest, *, short_code: str | None = None, timeou
     html = build_html(request, code)
     input_hash = request.input_hash
     job = RenderJob(html, template_base_url(request.kind), bytes.fromhex(input_hash[:32]))
-    output = get_pool().render(job, timeout=timeout)
+    with in_language(request.lang):  # a timeout or failure is reported to the reader in their language
+        output = get_pool().render(job, timeout=timeout)
     if output.refused:
         log.warning("PDF %s: refused to fetch %s", code, ", ".join(output.refused))
     return RenderedPdf(data=output.data, sha256=hashlib.sha256(output.data).hexdigest(), short_code=code,

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.formatting import CONTACT_LABELS
 from portal.i18n import LANGUAGES
 from portal.pdf.errors import MeasureNotAvailable, PdfError
@@ -99,16 +101,16 @@ def _canonical(obj: Any) -> str:
 def _check_value(value: Any, where: str, depth: int = 0) -> None:
     """Reject inputs no questionnaire produces: huge texts, long lists, deep nesting, NaN."""
     if depth > 4:
-        raise PdfError(f"填报内容“{where}”层级过深，无法生成 PDF。")
+        raise PdfError(_("填报内容“%(where)s”层级过深，无法生成 PDF。", where=where))
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
-            raise PdfError(f"填报内容“{where}”过长（超过 {MAX_TEXT_CHARS} 字），无法生成 PDF。")
+            raise PdfError(_("填报内容“%(where)s”过长（超过 %(n)s 字），无法生成 PDF。", where=where, n=MAX_TEXT_CHARS))
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise PdfError(f"填报内容“{where}”不是有效数字。")
+            raise PdfError(_("填报内容“%(where)s”不是有效数字。", where=where))
     elif isinstance(value, Mapping | list | tuple):
         if len(value) > MAX_ITEMS:
-            raise PdfError(f"填报内容“{where}”条目过多，无法生成 PDF。")
+            raise PdfError(_("填报内容“%(where)s”条目过多，无法生成 PDF。", where=where))
         items = value.items() if isinstance(value, Mapping) else enumerate(value)
         for key, item in items:
             _check_value(str(key), where, depth + 1)
@@ -126,19 +128,19 @@ _KIND_CHECKS = {
 
 def _normalise_profile(profile: Any) -> dict[str, Any]:
     if not isinstance(profile, Mapping):
-        raise PdfError("企业填报信息格式不正确，无法生成 PDF。")
+        raise PdfError(_("企业填报信息格式不正确，无法生成 PDF。"))
     for key, value in profile.items():
         field_ = FIELDS_BY_NAME.get(str(key))
         _check_value(value, field_.zh if field_ else str(key)[:40])
         if field_ is not None and value is not None and not _KIND_CHECKS[field_.kind](value):
             # Matching may never read this answer, so a wrong type must be refused here, not by chance.
-            raise PdfError("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。")
+            raise PdfError(_("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。"))
     try:
         text = _canonical(dict(profile))
     except (TypeError, ValueError) as exc:  # e.g. keys of mixed types
-        raise PdfError("企业填报信息格式不正确，无法生成 PDF。") from exc
+        raise PdfError(_("企业填报信息格式不正确，无法生成 PDF。")) from exc
     if len(text.encode()) > MAX_INPUT_BYTES:
-        raise PdfError(f"填报内容过长（超过 {MAX_INPUT_BYTES // 1024} KB），无法生成 PDF。")
+        raise PdfError(_("填报内容过长（超过 %(n)s KB），无法生成 PDF。", n=MAX_INPUT_BYTES // 1024))
     return json.loads(text)  # a detached, JSON-shaped copy: later edits by the caller cannot leak in
 
 
@@ -148,7 +150,7 @@ def readable_profile_errors() -> Iterator[None]:
     try:
         yield
     except (TypeError, ValueError, AttributeError) as exc:
-        raise PdfError("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。") from exc
+        raise PdfError(_("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。")) from exc
 
 
 def check_lang(lang: str | None) -> str:
@@ -158,7 +160,7 @@ def check_lang(lang: str | None) -> str:
 
 def _check_base_url(base_url: str) -> str:
     if not isinstance(base_url, str) or not _BASE_URL_RE.match(base_url):
-        raise PdfError("核验网址配置不正确（PUBLIC_BASE_URL 应以 http:// 或 https:// 开头）。")
+        raise PdfError(_("核验网址配置不正确（PUBLIC_BASE_URL 应以 http:// 或 https:// 开头）。"))
     return base_url.rstrip("/")
 
 
@@ -172,7 +174,7 @@ def _normalise_contacts(contacts: Contacts | None, units: Iterable[Unit]) -> dic
     if not contacts:
         return {}
     if not isinstance(contacts, Mapping):
-        raise PdfError("联系方式格式不正确。")
+        raise PdfError(_("联系方式格式不正确。"))
     by_key = dict(contacts)
     out: dict[str, dict[str, str]] = {}
     for unit in units:
@@ -194,9 +196,10 @@ def _measure_units(cat: Catalog, measure: Measure) -> list[Unit]:
 def _application_measure(measure_id: str) -> Measure:
     measure = catalog().measures.get(measure_id) if isinstance(measure_id, str) else None
     if measure is None:
-        raise MeasureNotAvailable(f"未知的措施编号：{str(measure_id)[:40]}")
+        raise MeasureNotAvailable(_("未知的措施编号：%(id)s", id=str(measure_id)[:40]))
     if not measure.is_enterprise_facing:
-        raise MeasureNotAvailable(f"措施 {measure.id}（{measure.title}）属于政府内部工作，不接受企业申请。")
+        raise MeasureNotAvailable(_("措施 %(id)s（%(title)s）属于政府内部工作，不接受企业申请。", id=measure.id,
+                                    title=measure.title))
     return measure
 
 
@@ -206,7 +209,7 @@ def application_request(profile: Mapping[str, Any], measure_id: str, today: dt.d
     """Validate and normalise the inputs of an application form (raises PdfError / MeasureNotAvailable)."""
     measure = _application_measure(measure_id)
     if reference and not _REFERENCE_RE.fullmatch(reference):
-        raise PdfError("受理编号格式不正确。")
+        raise PdfError(_("受理编号格式不正确。"))
     return PdfRequest("application", measure.id, _normalise_profile(profile), today,
                       _normalise_contacts(contacts, _measure_units(catalog(), measure)), _check_base_url(base_url),
                       reference, check_lang(lang))
@@ -235,7 +238,7 @@ def short_code_for(input_hash: str, salt: str = "") -> str:
 def check_code(code: str) -> str:
     """A caller-chosen verification code, refused unless 4–16 capital letters or digits."""
     if not isinstance(code, str) or not _CODE_RE.match(code):
-        raise PdfError("核验码格式不正确（应为 4–16 位大写字母或数字）。")
+        raise PdfError(_("核验码格式不正确（应为 4–16 位大写字母或数字）。"))
     return code
 
 
