@@ -2,18 +2,30 @@
 
 Rows are plain strings ready to print; amounts, dates and answers are written by portal.formatting,
 so a PDF words them as the web pages do.
+
+Language: build_html (portal.pdf.render) forces the locale. The match report is written in the reader's
+language (zh, ko, en); the application form is built in Chinese (it is filed with a Chinese authority) and
+its template adds glosses of the labels in the reader's language.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import flask_babel
 import segno
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
-from portal.formatting import CONTACT_LABELS, answer_text, percent, wan, zh_date
+from portal.formatting import answer_text, number, percent, wan, zh_date
+from portal.i18n import HTML_LANG
 from portal.pdf.request import REPORT_STATUSES, PdfRequest, resolve_unit
 from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate, grouped, match_profile, total_max_cash
@@ -25,15 +37,174 @@ from portal.statuses import MatchStatus
 MISSING = "（未填写）"
 NO_CONTACT = "联系方式待管理员补充"
 MATERIALS_NOTE = "以下为条文列明的材料，具体以责任单位要求为准。"
-VERIFY_NOTE = "扫描二维码或访问核验网址，可在门户核验页面查看本文件的生成时间、企业名称、所涉措施及 SHA-256 校验值。"
-GROUP_TITLES = {MatchStatus.ELIGIBLE: "符合条件的措施", MatchStatus.NEAR_MISS: "只差一项、可以争取的措施",
-                MatchStatus.NEEDS_INFO: "还需补充信息的措施"}
+#: The same texts in the language being rendered (the constants above are the Chinese of record).
+_MISSING, _NO_CONTACT = _l("（未填写）"), _l("联系方式待管理员补充")
+VERIFY_NOTE = _l(
+    "扫描二维码或访问核验网址，可在门户核验页面查看本文件的生成时间、企业名称、所涉措施及 SHA-256 校验值。")
+GROUP_TITLES = {MatchStatus.ELIGIBLE: _l("符合条件的措施"), MatchStatus.NEAR_MISS: _l("只差一项、可以争取的措施"),
+                MatchStatus.NEEDS_INFO: _l("还需补充信息的措施")}
+STATUS_LABELS = {MatchStatus.ELIGIBLE: _l("符合条件"), MatchStatus.NEEDS_INFO: _l("还需补充信息"),
+                 MatchStatus.NEAR_MISS: _l("只差一项"), MatchStatus.NOT_ELIGIBLE: _l("暂不符合"),
+                 MatchStatus.EXPIRED: _l("已过有效期")}
+_CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("办公时间"), "email": _l("电子邮箱"),
+                   "web": _l("网址")}
+_AMOUNT_UNITS = {"per_variety": _l("每个品种"), "per_project": _l("每个项目"), "per_product": _l("每个产品"),
+                 "one_off": _l("一次性"), "annual": _l("每年度"), "per_enterprise": _l("每户企业"),
+                 "graded": _l("分级分类"), "unspecified": _l("文件未写明发放方式")}
+#: Units of number answers other than 万元 (which money() writes): a count needs no unit in English.
+_FIELD_UNITS = {"ko": {"个": "개"}, "en": {"个": ""}}
+_BENEFIT_KINDS = {"cash_reward": _l("资金奖励"), "matching_reward": _l("按市级支持额度配套奖励"),
+                  "subsidy": _l("项目支持与补助"), "interest_subsidy": _l("贷款贴息"), "fast_track": _l("加快审评审批"),
+                  "combined_inspection": _l("合并现场检查"), "consultation": _l("前置咨询与技术指导"),
+                  "platform_service": _l("平台与公共服务"), "regulatory_relief": _l("监管便利与减负"),
+                  "coordination": _l("协调对接服务"), "policy_support": _l("政策支持（未列金额）")}
+
+
+# -- language ----------------------------------------------------------------------------------
+def current_lang() -> str:
+    """zh, ko or en: the language being rendered (forced by portal.pdf.render.build_html)."""
+    locale = flask_babel.get_locale()
+    return locale.language if locale is not None and locale.language in HTML_LANG else "zh"
+
+
+def money(value: float | None) -> str:
+    """An amount given in 万元, as the reader's language writes it: 500 万元, 500만 위안, CNY 5,000,000."""
+    if value is None:
+        return ""
+    lang = current_lang()
+    if lang == "ko":
+        return f"{wan(value)}만 위안"
+    if lang == "en":
+        return f"CNY {number(round(value * 10000, 2))}"
+    return f"{wan(value)} 万元"
+
+
+def money_range(low: float, high: float) -> str:
+    """50—200 万元, 50—200만 위안, CNY 500,000–2,000,000."""
+    lang = current_lang()
+    if lang == "ko":
+        return f"{wan(low)}—{wan(high)}만 위안"
+    if lang == "en":
+        return f"CNY {number(round(low * 10000, 2))}–{number(round(high * 10000, 2))}"
+    return f"{wan(low)}—{wan(high)} 万元"
+
+
+def local_date(value: dt.date | None) -> str:
+    """2026年6月1日, 2026년 6월 1일, June 1, 2026."""
+    if value is None:
+        return ""
+    if current_lang() == "zh":
+        return zh_date(value)
+    return flask_babel.format_date(value, "long")
+
+
+def list_sep() -> str:
+    """Between the items of a list written inline: 、 in Chinese, a comma elsewhere."""
+    return "、" if current_lang() == "zh" else ", "
+
+
+def clause_sep() -> str:
+    """Between clauses of a line: ； in Chinese, a semicolon and space elsewhere."""
+    return "；" if current_lang() == "zh" else "; "
+
+
+# Han characters with the CJK punctuation around and between them (a citation, a unit name, an option).
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff60\uffe0-\uffe6"
+_CJK_RUN = re.compile(f"[{_HAN}{_CJK_PUNCT}](?:[{_HAN}{_CJK_PUNCT}0-9A-Za-z .,%·—-]*[{_HAN}{_CJK_PUNCT}])?")
+
+
+def zh_runs(text: Any) -> Markup:
+    """Escaped text whose Chinese runs carry lang="zh-Hans" when the document is in Korean or English.
+
+    Policy wording the catalogs cannot translate (citations, unit names, option labels, what the enterprise
+    typed) stays Chinese inside a Korean or English report: marked, it gets Chinese glyphs and is read as
+    Chinese by assistive technology.
+    """
+    text = "" if text is None else text.unescape() if isinstance(text, Markup) else str(text)
+    if current_lang() == "zh" or not _CJK_RUN.search(text):
+        return escape(text)
+    out, last = [], 0
+    for match in _CJK_RUN.finditer(text):
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<span lang="zh-Hans">%s</span>') % match.group())
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+@pass_context
+def gloss(ctx: Any, text: Any, translate: bool = True) -> Markup:
+    """Under a Chinese label of the application form, that label in the reader's language ("" for Chinese).
+
+    `text` is a message id (`gloss(_('政策依据'))`: the form renders in Chinese, so `_` returns the id and
+    the call marks it for the catalogs); `translate=False` prints `text` as given (already translated).
+    """
+    lang = ctx.get("gloss_lang", "zh")
+    if lang == "zh" or not text:
+        return Markup("")
+    if translate:
+        with flask_babel.force_locale(lang):
+            text = _(str(text))
+    return Markup('<span class="gloss" lang="%s">%s</span>') % (HTML_LANG[lang], text)
+
+
+def term(text: str) -> Markup:
+    """A short term kept on one line (white-space: nowrap), e.g. a status word inside a sentence."""
+    return Markup('<span class="term">%s</span>') % text
+
+
+def field_label(field_: Field) -> str:
+    """A question's label in the language being rendered (the profile fields carry their ko/en wording)."""
+    lang = current_lang()
+    if lang == "ko":
+        return field_.ko or field_.en or field_.zh
+    if lang == "en":
+        return field_.en or field_.zh
+    return field_.zh
+
+
+def field_gloss(field_: Field, lang: str) -> str:
+    """The Korean or English label shown under a Chinese one on the application form ("" in Chinese)."""
+    if lang == "ko":
+        return field_.ko or field_.en
+    return field_.en if lang == "en" else ""
 
 
 # -- display rows ----------------------------------------------------------------------------
 def display_answer(field_: Field, value: Any, profile: Mapping[str, Any]) -> str:
-    """An answer as the questionnaire showed it, with the dates of dated options beside them."""
-    return answer_text(value, field_, profile.get(DATES_FIELD) if field_.dated else None)
+    """An answer as the questionnaire showed it, with the dates of dated options beside them.
+
+    In Chinese exactly as the web pages write it (portal.formatting); in Korean or English with the
+    options' own ko/en wording, yes/no and amounts in that language.
+    """
+    dates = profile.get(DATES_FIELD) if field_.dated else None
+    lang = current_lang()
+    if lang == "zh":
+        return answer_text(value, field_, dates)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return clause_sep().join(_option_text(field_, code, dates, lang) for code in value) or _("（都不是）")
+    if field_.kind in ("choice", "multi") and isinstance(value, str):
+        return _option_text(field_, value, dates, lang)
+    if isinstance(value, int | float):
+        if field_.unit_zh == "万元":
+            return money(value)
+        unit = _FIELD_UNITS[lang].get(field_.unit_zh, field_.unit_zh)
+        return f"{number(value)} {unit}".strip()
+    return str(value)
+
+
+def _option_text(field_: Field, code: Any, dates: Any, lang: str) -> str:
+    option = field_.option(code) if isinstance(code, str) else None
+    label = str(code) if option is None else (option.ko or option.en or option.zh) if lang == "ko" else \
+        (option.en or option.zh)
+    if isinstance(dates, Mapping) and isinstance(code, str) and dates.get(code):
+        label += f" ({dates[code]})"
+    return label
 
 
 @dataclass(frozen=True)
@@ -50,14 +221,15 @@ def _unit_entries(cat: Catalog, keys: Iterable[str], contacts: Mapping[str, Mapp
             entries.append(UnitEntry(key, ()))
             continue
         contact = contacts.get(unit.id, {})
-        entries.append(UnitEntry(unit.display_name, tuple(f"{CONTACT_LABELS[k]}：{v}" for k, v in contact.items())))
+        entries.append(UnitEntry(unit.display_name, tuple(_("%(label)s：%(value)s", label=str(_CONTACT_LABELS[k]),
+                                                            value=v) for k, v in contact.items())))
     return entries
 
 
 @dataclass(frozen=True)
 class SupportRow:
     label: str
-    cap: str  # "不超过 100 万元（每个产品）" or "按市级支持金额的 5%"
+    cap: str  # "不超过 100 万元（每个产品）" or "按市级支持金额的 5%" (in the language being rendered)
     basis: str  # how the amount is computed, when the clause says
     applicable: bool
     city_share: bool = False
@@ -69,25 +241,33 @@ def _applies(conditions: Iterable[Any], profile: Mapping[str, Any]) -> bool:
 
 def support_rows(measure: Measure, profile: Mapping[str, Any]) -> list[SupportRow]:
     """The support a clause states, each bounded by its maximum and unit."""
+    lang = current_lang()
     rows = []
     for a in measure.amounts:
         basis = []
         if a.rate_percent:
-            basis.append(f"按{a.rate_base or '实际发生额'}的 {percent(a.rate_percent)} 计算")
+            base = a.local("rate_base", lang) if a.rate_base else _("实际发生额")
+            basis.append(_("按%(base)s的 %(rate)s 计算", base=base, rate=percent(a.rate_percent)))
         count = profile.get(a.count_fact) if a.count_fact else None
         if isinstance(count, int | float) and count >= 1:
-            total = wan(a.max_wan * int(count))
-            basis.append(f"{int(count)} 个 × 每个不超过 {wan(a.max_wan)} 万元 = 不超过 {total} 万元")
-        cap = f"{wan(a.min_wan)}—{wan(a.max_wan)} 万元（{a.unit_zh}）" if a.min_wan else \
-            f"不超过 {wan(a.max_wan)} 万元（{a.unit_zh}）"
-        rows.append(SupportRow(a.label or "资金支持", cap, "，".join(basis), _applies(a.when, profile)))
+            basis.append(ngettext("%(num)s 个 × 每个不超过 %(each)s = 不超过 %(total)s",
+                                  "%(num)s 个 × 每个不超过 %(each)s = 不超过 %(total)s", int(count),
+                                  each=money(a.max_wan), total=money(a.max_wan * int(count))))
+        unit = str(_AMOUNT_UNITS.get(a.unit, a.unit_zh))
+        cap = _("%(amount)s（%(unit)s）", amount=money_range(a.min_wan, a.max_wan), unit=unit) if a.min_wan else \
+            _("不超过 %(amount)s（%(unit)s）", amount=money(a.max_wan), unit=unit)
+        label = a.local("label", lang) if a.label else _("资金支持")
+        rows.append(SupportRow(label, cap, ("，" if lang == "zh" else ", ").join(basis), _applies(a.when, profile)))
     for s in measure.city_share:
-        unit = AMOUNT_UNITS.get(s.unit, "")
-        cap = f"按市级支持金额的 {percent(s.percent)}" + (f"（{unit}）" if unit else "")
+        unit = str(_AMOUNT_UNITS[s.unit]) if s.unit in AMOUNT_UNITS else ""
+        cap = (_("按市级支持金额的 %(rate)s（%(unit)s）", rate=percent(s.percent), unit=unit) if unit
+               else _("按市级支持金额的 %(rate)s", rate=percent(s.percent)))
         city = profile.get(s.base_fact) if s.base_fact else None
-        basis = (f"市级支持 {wan(float(city))} 万元 × {percent(s.percent)} = {wan(float(city) * s.percent / 100)} 万元"
-                 if isinstance(city, int | float) else "按市级政策支持额度计算")
-        rows.append(SupportRow(s.label or "配套奖励", cap, basis, _applies(s.when, profile), True))
+        basis = (_("市级支持 %(city)s × %(rate)s = %(amount)s", city=money(float(city)), rate=percent(s.percent),
+                   amount=money(float(city) * s.percent / 100))
+                 if isinstance(city, int | float) else _("按市级政策支持额度计算"))
+        label = s.local("label", lang) if s.label else _("配套奖励")
+        rows.append(SupportRow(label, cap, basis, _applies(s.when, profile), True))
     return rows
 
 
@@ -95,21 +275,25 @@ def validity_text(measure: Measure, today: dt.date) -> str:
     """When the measure ends, or that the documents give no end date."""
     end = measure.effective_valid_until
     if end is None:
-        return "文件未规定有效期"
+        return _("文件未规定有效期")
     days = (end - today).days
     if days < 0:
-        return f"已于{zh_date(end)}到期"
-    return f"有效期至{zh_date(end)}（剩余 {days} 天）"
+        return _("已于%(date)s到期", date=local_date(end))
+    return ngettext("有效期至%(date)s（剩余 %(num)s 天）", "有效期至%(date)s（剩余 %(num)s 天）", days,
+                    date=local_date(end))
 
 
 def _benefit_kinds(measure: Measure) -> str:
-    return "、".join(BENEFIT_KINDS.get(k, k) for k in measure.benefit_kinds)
+    return list_sep().join(str(_BENEFIT_KINDS[k]) if k in BENEFIT_KINDS else k for k in measure.benefit_kinds)
 
 
 def _no_amount_note(measure: Measure) -> str:
     """Kinds of support of a measure without a stated amount, saying so once."""
-    kinds = _benefit_kinds(measure) or "政策支持"
-    return kinds if "未列金额" in kinds else f"{kinds}（文件未列明支持金额）"
+    kinds = _benefit_kinds(measure)
+    if not kinds:
+        return _("%(kinds)s（文件未列明支持金额）", kinds=_("政策支持"))
+    # Only 政策支持（未列金额） says it already.
+    return kinds if "policy_support" in measure.benefit_kinds else _("%(kinds)s（文件未列明支持金额）", kinds=kinds)
 
 
 def _qr_data_uri(url: str) -> str:
@@ -117,28 +301,38 @@ def _qr_data_uri(url: str) -> str:
     return segno.make(url, error="m").svg_data_uri(scale=1, border=0, dark="#000", light=None)
 
 
-def _enterprise_rows(profile: Mapping[str, Any]) -> list[tuple[str, str]]:
-    rows = [(FIELDS_BY_NAME[n].zh, display_answer(FIELDS_BY_NAME[n], profile.get(n), profile) or MISSING)
-            for n in IDENTITY_FIELDS]
+@dataclass(frozen=True)
+class Row:
+    """A label and an answer; `gloss` is the label in the reader's language under a Chinese one ("" if none)."""
+
+    label: str
+    value: str
+    gloss: str = ""
+    missing: bool = False
+
+
+def _row(field_: Field, value: Any, profile: Mapping[str, Any], gloss_lang: str) -> Row:
+    text = display_answer(field_, value, profile)
+    return Row(field_label(field_), text or str(_MISSING), field_gloss(field_, gloss_lang), not text)
+
+
+def _enterprise_rows(profile: Mapping[str, Any], gloss_lang: str = "zh") -> list[Row]:
+    rows = [_row(FIELDS_BY_NAME[n], profile.get(n), profile, gloss_lang) for n in IDENTITY_FIELDS]
     for name in ("location", "ownership"):
         if profile.get(name):
-            rows.append((FIELDS_BY_NAME[name].zh, display_answer(FIELDS_BY_NAME[name], profile[name], profile)))
+            rows.append(_row(FIELDS_BY_NAME[name], profile[name], profile, gloss_lang))
     return rows
 
 
-def _answers_for(measure: Measure, profile: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _answers_for(measure: Measure, profile: Mapping[str, Any], gloss_lang: str = "zh") -> list[Row]:
     """The questionnaire answers this measure's conditions read, in questionnaire order."""
     facts = measure.facts()
-    rows = []
-    for f in FIELDS:
-        if f.name in facts:
-            rows.append((f.zh, display_answer(f, profile.get(f.name), profile) or MISSING))
-    return rows
+    return [_row(f, profile.get(f.name), profile, gloss_lang) for f in FIELDS if f.name in facts]
 
 
 def _verification(request: PdfRequest, code: str) -> dict[str, str]:
     url = f"{request.base_url}/verify/{code}"
-    return {"code": code, "url": url, "qr": _qr_data_uri(url), "note": VERIFY_NOTE}
+    return {"code": code, "url": url, "qr": _qr_data_uri(url), "note": str(VERIFY_NOTE)}
 
 
 def _meta(request: PdfRequest, title: str) -> dict[str, str]:
@@ -148,8 +342,15 @@ def _meta(request: PdfRequest, title: str) -> dict[str, str]:
 
 
 # -- contexts --------------------------------------------------------------------------------
+def _language(request: PdfRequest) -> dict[str, Any]:
+    """What templates need to know about the reader's language."""
+    lang = "zh" if request.kind == "application" else request.lang  # the language the document is written in
+    return {"lang": lang, "html_lang": HTML_LANG[lang], "gloss_lang": request.lang if lang == "zh" else "zh",
+            "missing": str(_MISSING), "no_contact": str(_NO_CONTACT)}
+
+
 def application_context(request: PdfRequest, code: str) -> dict[str, Any]:
-    """Everything application/application.html prints for one measure."""
+    """Everything application/application.html prints for one measure (built in Chinese: see the module doc)."""
     cat, profile = catalog(), request.profile
     measure = cat.measures[request.measure_id or ""]
     result = evaluate(measure, profile, request.today)
@@ -158,6 +359,7 @@ def application_context(request: PdfRequest, code: str) -> dict[str, Any]:
     name = request.enterprise_name
     kind_title = "政策服务申请书" if service_request else "政策兑现申请表"
     return {
+        **_language(request),
         "kind": "application",
         "kind_title": kind_title,
         "reference": request.reference,
@@ -168,9 +370,9 @@ def application_context(request: PdfRequest, code: str) -> dict[str, Any]:
         "met": [r.text for r in result.met],
         "failed": [r.text + (f"（{r.condition.hint}）" if r.condition.hint else "") for r in result.failed],
         "unknown": [r.text for r in result.unknown],
-        "answers": _answers_for(measure, profile),
+        "answers": _answers_for(measure, profile, request.lang),
         "enterprise_name": name or MISSING,
-        "enterprise_rows": _enterprise_rows(profile),
+        "enterprise_rows": _enterprise_rows(profile, request.lang),
         "service_request": service_request,
         "benefit_kinds": _benefit_kinds(measure),
         "no_amount_note": _no_amount_note(measure),
@@ -204,16 +406,22 @@ def _next_steps(r: MatchResult, profile: Mapping[str, Any]) -> list[str]:
     steps = []
     if r.status == MatchStatus.ELIGIBLE:
         if m.materials:
-            steps.append(f"对照申报材料清单准备材料（共 {len(m.materials)} 项，以责任单位要求为准）。")
-        steps.append(f"在门户生成本措施的申请表（措施编号 {m.id}），由法定代表人签字、企业盖章后向责任单位提交。")
+            steps.append(ngettext("对照申报材料清单准备材料（共 %(num)s 项，以责任单位要求为准）。",
+                                  "对照申报材料清单准备材料（共 %(num)s 项，以责任单位要求为准）。", len(m.materials)))
+        steps.append(_("在门户生成本措施的申请表（措施编号 %(id)s），由法定代表人签字、企业盖章后向责任单位提交。",
+                       id=m.id))
     elif r.status == MatchStatus.NEAR_MISS:
         # The reason already names the missing condition and its hint.
-        steps.append("条件具备后在门户更新回答，平台将重新判断。")
+        steps.append(_("条件具备后在门户更新回答，平台将重新判断。"))
     else:
-        questions = sorted({q for c in r.unknown for q in c.condition.missing_questions(profile)})
-        steps.append("在门户补充回答：" + "；".join(questions or [c.text for c in r.unknown]) + "。")
+        # The questions not yet answered, ordered by their Chinese labels (as the web page lists them).
+        unanswered = {n for c in r.unknown for n in c.condition.facts() if profile.get(n) in (None, "")}
+        fields = sorted((FIELDS_BY_NAME[n] for n in unanswered if n in FIELDS_BY_NAME), key=lambda f: f.zh)
+        questions = list(dict.fromkeys(field_label(f) for f in fields)) or [c.text for c in r.unknown]
+        steps.append(_("在门户补充回答：%(questions)s。", questions=clause_sep().join(questions)))
     if r.days_left is not None and 0 <= r.days_left <= 90:
-        steps.append(f"注意：距政策有效期截止仅剩 {r.days_left} 天。")
+        steps.append(ngettext("注意：距政策有效期截止仅剩 %(num)s 天。", "注意：距政策有效期截止仅剩 %(num)s 天。",
+                              r.days_left))
     return steps
 
 
@@ -231,12 +439,15 @@ def report_context(request: PdfRequest, code: str) -> dict[str, Any]:
                             _unit_entries(cat, r.measure.cooperating_units, request.contacts),
                             _unit_entries(cat, r.measure.service_points, request.contacts),
                             _next_steps(r, profile)) for r in groups[status]]
-        sections.append({"status": status, "title": GROUP_TITLES[status], "items": items})
+        sections.append({"status": status, "title": str(GROUP_TITLES[status]), "items": items})
+    kind_title = _("政策匹配报告")
     return {
+        **_language(request),
+        "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
         "kind": "report",
-        "kind_title": "政策匹配报告",
-        "meta": _meta(request, f"政策匹配报告-{name or '企业'}-{request.today:%Y%m%d}"),
-        "enterprise_name": name or MISSING,
+        "kind_title": kind_title,
+        "meta": _meta(request, f"{kind_title}-{name or _('企业')}-{request.today:%Y%m%d}"),
+        "enterprise_name": name or str(_MISSING),
         "enterprise_rows": _enterprise_rows(profile),
         "sections": sections,
         "counts": {s: len(groups[s]) for s in groups},

@@ -25,6 +25,8 @@ from portal.pdf.fonts import compact_cid_fonts
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob, RenderOutput
 
 log = logging.getLogger(__name__)
+#: write_pdf options of every portal PDF.
+PDF_OPTIONS: dict[str, Any] = {"pdf_variant": "pdf/ua-1"}
 
 
 class SharedStyles:
@@ -109,7 +111,10 @@ def render_html(job: RenderJob) -> RenderOutput:
     if _shared is not None:
         font_config, sheets = _shared.font_config, _shared.take_linked(html, fetcher)
     document = html.render(font_config=font_config, stylesheets=sheets)
-    data = document.write_pdf(finisher=compact_cid_fonts, pdf_identifier=job.identifier, optimize_images=True)
+    # PDF/UA-1: a tagged PDF (structure tree, /MarkInfo, /Lang from <html lang>, the title shown as the window
+    # title), so screen readers follow headings, lists and tables in reading order.
+    data = document.write_pdf(finisher=compact_cid_fonts, pdf_identifier=job.identifier, optimize_images=True,
+                              **PDF_OPTIONS)
     return RenderOutput(data, len(document.pages), tuple(fetcher.requested), tuple(fetcher.refused))
 
 

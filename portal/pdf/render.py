@@ -10,15 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import flask_babel
+from flask import Flask, has_app_context
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from portal.formatting import wan, zh_date
-from portal.pdf.context import MATERIALS_NOTE, MISSING, NO_CONTACT, application_context, report_context
+from portal.i18n import TRANSLATIONS
+from portal.pdf.context import (
+    MATERIALS_NOTE,
+    MISSING,
+    NO_CONTACT,
+    application_context,
+    gloss,
+    local_date,
+    money,
+    report_context,
+    term,
+    zh_runs,
+)
 from portal.pdf.jobs import TEMPLATES_DIR, RenderJob
 from portal.pdf.request import (
     DEFAULT_BASE_URL,
@@ -59,11 +74,44 @@ class RenderedPdf:
 @lru_cache(maxsize=1)
 def _jinja() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True  # as extracted (portal/translations/babel.cfg)
+    # As Flask-Babel installs them for page templates: the translations of the locale current at call time
+    # (the one build_html forces); Jinja's newstyle gettext formats and escapes the variables itself.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda s: flask_babel.get_translations().ugettext(s),
+        lambda s, p, n: flask_babel.get_translations().ungettext(s, p, n), newstyle=True)
     env.filters["wan"] = wan
     env.filters["zh_date"] = zh_date
-    env.globals.update(MISSING=MISSING, NO_CONTACT=NO_CONTACT, MATERIALS_NOTE=MATERIALS_NOTE)
+    env.filters["local_date"] = local_date
+    env.filters["money"] = money
+    env.filters["zh_runs"] = zh_runs
+    env.globals.update(MISSING=MISSING, NO_CONTACT=NO_CONTACT, MATERIALS_NOTE=MATERIALS_NOTE, gloss=gloss,
+                       term=term)
     return env
+
+
+@lru_cache(maxsize=1)
+def _standalone_app() -> Flask:
+    """An app holding only the catalogs, for renders outside the portal app (scripts, the benchmark, tests)."""
+    app = Flask("portal.pdf")
+    flask_babel.Babel(app, default_locale="zh", default_translation_directories=str(TRANSLATIONS))
+    return app
+
+
+@contextmanager
+def in_language(lang: str) -> Iterator[None]:
+    """Translations of `lang` for everything said while rendering: templates, context and policy wording.
+
+    The worker renders outside any web request, for a reader who chose a language: force it. Outside
+    an app context a bare app with the catalogs stands in (force_locale does nothing without one).
+    """
+    if not has_app_context():
+        with _standalone_app().app_context(), flask_babel.force_locale(lang):
+            yield
+        return
+    with flask_babel.force_locale(lang):
+        yield
 
 
 def _template_name(kind: str) -> str:
@@ -73,10 +121,13 @@ def _template_name(kind: str) -> str:
 def build_html(request: PdfRequest, short_code: str | None = None) -> str:
     """The HTML WeasyPrint renders for `request` (all user text escaped by Jinja autoescape)."""
     code = check_code(short_code) if short_code else short_code_for(request.input_hash)
-    with readable_profile_errors():
-        context = (application_context(request, code) if request.kind == "application"
-                   else report_context(request, code))
-    return _jinja().get_template(_template_name(request.kind)).render(**context)
+    # The report is written in the reader's language; the application form is Chinese (it is filed with a
+    # Chinese authority) and its `gloss` calls add the reader's language under its labels.
+    with in_language("zh" if request.kind == "application" else request.lang):
+        with readable_profile_errors():
+            context = (application_context(request, code) if request.kind == "application"
+                       else report_context(request, code))
+        return _jinja().get_template(_template_name(request.kind)).render(**context)
 
 
 def template_base_url(kind: str) -> str:
@@ -90,7 +141,8 @@ def render_request(request: PdfRequest, *, short_code: str | None = None, timeou
     html = build_html(request, code)
     input_hash = request.input_hash
     job = RenderJob(html, template_base_url(request.kind), bytes.fromhex(input_hash[:32]))
-    output = get_pool().render(job, timeout=timeout)
+    with in_language(request.lang):  # a timeout or failure is reported to the reader in their language
+        output = get_pool().render(job, timeout=timeout)
     if output.refused:
         log.warning("PDF %s: refused to fetch %s", code, ", ".join(output.refused))
     return RenderedPdf(data=output.data, sha256=hashlib.sha256(output.data).hexdigest(), short_code=code,
@@ -101,15 +153,15 @@ def render_request(request: PdfRequest, *, short_code: str | None = None, timeou
 
 def render_application(profile: Mapping[str, Any], measure_id: str, today: dt.date, *, short_code: str | None = None,
                        base_url: str = DEFAULT_BASE_URL, contacts: Contacts | None = None,
-                       timeout: float | None = None) -> RenderedPdf:
+                       timeout: float | None = None, lang: str = "zh") -> RenderedPdf:
     """Pre-filled application form for one measure (KeyError/PdfError for unknown or internal measures)."""
-    request = application_request(profile, measure_id, today, contacts=contacts, base_url=base_url)
+    request = application_request(profile, measure_id, today, contacts=contacts, base_url=base_url, lang=lang)
     return render_request(request, short_code=short_code, timeout=timeout)
 
 
 def render_report(profile: Mapping[str, Any], today: dt.date, *, contacts: Contacts | None = None,
                   short_code: str | None = None, base_url: str = DEFAULT_BASE_URL,
-                  timeout: float | None = None) -> RenderedPdf:
+                  timeout: float | None = None, lang: str = "zh") -> RenderedPdf:
     """Match report: every eligible, near-miss and needs-info measure with reasons, amounts and contacts."""
-    request = report_request(profile, today, contacts=contacts, base_url=base_url)
+    request = report_request(profile, today, contacts=contacts, base_url=base_url, lang=lang)
     return render_request(request, short_code=short_code, timeout=timeout)

@@ -16,7 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.formatting import CONTACT_LABELS
+from portal.i18n import LANGUAGES
 from portal.pdf.errors import MeasureNotAvailable, PdfError
 from portal.policy.catalog import catalog
 from portal.policy.matching import match_profile
@@ -53,6 +56,9 @@ class PdfRequest:
     contacts: dict[str, dict[str, str]]  # unit id -> contact fields, only the units this PDF names
     base_url: str
     reference: str = ""  # the application's reference once submitted (ZH-2026-000123); "" on a download
+    #: The reader's language (zh, ko, en): the report is written in it; the application form stays Chinese and
+    #: glosses its labels in it. Rendered under flask_babel.force_locale(lang) (portal.pdf.render).
+    lang: str = "zh"
 
     @property
     def input_hash(self) -> str:
@@ -61,6 +67,8 @@ class PdfRequest:
                   "today": self.today.isoformat(), "contacts": self.contacts, "base_url": self.base_url}
         if self.reference:  # only then, so the hashes (and codes) of plain downloads stay as they were
             inputs["reference"] = self.reference
+        if self.lang != "zh":  # likewise: Chinese documents keep their codes; other languages are other documents
+            inputs["lang"] = self.lang
         return hashlib.sha256(_canonical(inputs).encode()).hexdigest()
 
     @property
@@ -76,14 +84,14 @@ class PdfRequest:
         """
         return json.dumps({"kind": self.kind, "measure_id": self.measure_id, "profile": self.profile,
                            "today": self.today.isoformat(), "contacts": self.contacts, "base_url": self.base_url,
-                           "reference": self.reference}, ensure_ascii=False, separators=(",", ":"))
+                           "reference": self.reference, "lang": self.lang}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> PdfRequest:
         """A request stored by to_json; its input_hash is the one it had when stored."""
         data = json.loads(text)
         return cls(data["kind"], data["measure_id"], data["profile"], dt.date.fromisoformat(data["today"]),
-                   data["contacts"], data["base_url"], data.get("reference", ""))
+                   data["contacts"], data["base_url"], data.get("reference", ""), check_lang(data.get("lang", "zh")))
 
 
 def _canonical(obj: Any) -> str:
@@ -93,16 +101,16 @@ def _canonical(obj: Any) -> str:
 def _check_value(value: Any, where: str, depth: int = 0) -> None:
     """Reject inputs no questionnaire produces: huge texts, long lists, deep nesting, NaN."""
     if depth > 4:
-        raise PdfError(f"填报内容“{where}”层级过深，无法生成 PDF。")
+        raise PdfError(_("填报内容“%(where)s”层级过深，无法生成 PDF。", where=where))
     if isinstance(value, str):
         if len(value) > MAX_TEXT_CHARS:
-            raise PdfError(f"填报内容“{where}”过长（超过 {MAX_TEXT_CHARS} 字），无法生成 PDF。")
+            raise PdfError(_("填报内容“%(where)s”过长（超过 %(n)s 字），无法生成 PDF。", where=where, n=MAX_TEXT_CHARS))
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise PdfError(f"填报内容“{where}”不是有效数字。")
+            raise PdfError(_("填报内容“%(where)s”不是有效数字。", where=where))
     elif isinstance(value, Mapping | list | tuple):
         if len(value) > MAX_ITEMS:
-            raise PdfError(f"填报内容“{where}”条目过多，无法生成 PDF。")
+            raise PdfError(_("填报内容“%(where)s”条目过多，无法生成 PDF。", where=where))
         items = value.items() if isinstance(value, Mapping) else enumerate(value)
         for key, item in items:
             _check_value(str(key), where, depth + 1)
@@ -120,19 +128,19 @@ _KIND_CHECKS = {
 
 def _normalise_profile(profile: Any) -> dict[str, Any]:
     if not isinstance(profile, Mapping):
-        raise PdfError("企业填报信息格式不正确，无法生成 PDF。")
+        raise PdfError(_("企业填报信息格式不正确，无法生成 PDF。"))
     for key, value in profile.items():
         field_ = FIELDS_BY_NAME.get(str(key))
         _check_value(value, field_.zh if field_ else str(key)[:40])
         if field_ is not None and value is not None and not _KIND_CHECKS[field_.kind](value):
             # Matching may never read this answer, so a wrong type must be refused here, not by chance.
-            raise PdfError("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。")
+            raise PdfError(_("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。"))
     try:
         text = _canonical(dict(profile))
     except (TypeError, ValueError) as exc:  # e.g. keys of mixed types
-        raise PdfError("企业填报信息格式不正确，无法生成 PDF。") from exc
+        raise PdfError(_("企业填报信息格式不正确，无法生成 PDF。")) from exc
     if len(text.encode()) > MAX_INPUT_BYTES:
-        raise PdfError(f"填报内容过长（超过 {MAX_INPUT_BYTES // 1024} KB），无法生成 PDF。")
+        raise PdfError(_("填报内容过长（超过 %(n)s KB），无法生成 PDF。", n=MAX_INPUT_BYTES // 1024))
     return json.loads(text)  # a detached, JSON-shaped copy: later edits by the caller cannot leak in
 
 
@@ -142,12 +150,17 @@ def readable_profile_errors() -> Iterator[None]:
     try:
         yield
     except (TypeError, ValueError, AttributeError) as exc:
-        raise PdfError("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。") from exc
+        raise PdfError(_("企业填报信息格式不正确（某些回答的类型不符），请在门户中重新保存问卷后再生成。")) from exc
+
+
+def check_lang(lang: str | None) -> str:
+    """One of the interface languages (zh, ko, en); anything else renders in Chinese."""
+    return lang if lang in LANGUAGES else "zh"
 
 
 def _check_base_url(base_url: str) -> str:
     if not isinstance(base_url, str) or not _BASE_URL_RE.match(base_url):
-        raise PdfError("核验网址配置不正确（PUBLIC_BASE_URL 应以 http:// 或 https:// 开头）。")
+        raise PdfError(_("核验网址配置不正确（PUBLIC_BASE_URL 应以 http:// 或 https:// 开头）。"))
     return base_url.rstrip("/")
 
 
@@ -161,7 +174,7 @@ def _normalise_contacts(contacts: Contacts | None, units: Iterable[Unit]) -> dic
     if not contacts:
         return {}
     if not isinstance(contacts, Mapping):
-        raise PdfError("联系方式格式不正确。")
+        raise PdfError(_("联系方式格式不正确。"))
     by_key = dict(contacts)
     out: dict[str, dict[str, str]] = {}
     for unit in units:
@@ -183,34 +196,36 @@ def _measure_units(cat: Catalog, measure: Measure) -> list[Unit]:
 def _application_measure(measure_id: str) -> Measure:
     measure = catalog().measures.get(measure_id) if isinstance(measure_id, str) else None
     if measure is None:
-        raise MeasureNotAvailable(f"未知的措施编号：{str(measure_id)[:40]}")
+        raise MeasureNotAvailable(_("未知的措施编号：%(id)s", id=str(measure_id)[:40]))
     if not measure.is_enterprise_facing:
-        raise MeasureNotAvailable(f"措施 {measure.id}（{measure.title}）属于政府内部工作，不接受企业申请。")
+        raise MeasureNotAvailable(_("措施 %(id)s（%(title)s）属于政府内部工作，不接受企业申请。", id=measure.id,
+                                    title=measure.title))
     return measure
 
 
 def application_request(profile: Mapping[str, Any], measure_id: str, today: dt.date, *,
                         contacts: Contacts | None = None,
-                        base_url: str = DEFAULT_BASE_URL, reference: str = "") -> PdfRequest:
+                        base_url: str = DEFAULT_BASE_URL, reference: str = "", lang: str = "zh") -> PdfRequest:
     """Validate and normalise the inputs of an application form (raises PdfError / MeasureNotAvailable)."""
     measure = _application_measure(measure_id)
     if reference and not _REFERENCE_RE.fullmatch(reference):
-        raise PdfError("受理编号格式不正确。")
+        raise PdfError(_("受理编号格式不正确。"))
     return PdfRequest("application", measure.id, _normalise_profile(profile), today,
                       _normalise_contacts(contacts, _measure_units(catalog(), measure)), _check_base_url(base_url),
-                      reference)
+                      reference, check_lang(lang))
 
 
 def report_request(profile: Mapping[str, Any], today: dt.date, *,
                    contacts: Contacts | None = None,
-                   base_url: str = DEFAULT_BASE_URL) -> PdfRequest:
+                   base_url: str = DEFAULT_BASE_URL, lang: str = "zh") -> PdfRequest:
     """Validate and normalise the inputs of a match report."""
     clean = _normalise_profile(profile)
     cat = catalog()
     with readable_profile_errors():
         shown = [r for r in match_profile(clean, today, cat) if r.status in REPORT_STATUSES]
     units = [u for r in shown for u in _measure_units(cat, r.measure)]
-    return PdfRequest("report", None, clean, today, _normalise_contacts(contacts, units), _check_base_url(base_url))
+    return PdfRequest("report", None, clean, today, _normalise_contacts(contacts, units), _check_base_url(base_url),
+                      lang=check_lang(lang))
 
 
 def short_code_for(input_hash: str, salt: str = "") -> str:
@@ -223,16 +238,34 @@ def short_code_for(input_hash: str, salt: str = "") -> str:
 def check_code(code: str) -> str:
     """A caller-chosen verification code, refused unless 4–16 capital letters or digits."""
     if not isinstance(code, str) or not _CODE_RE.match(code):
-        raise PdfError("核验码格式不正确（应为 4–16 位大写字母或数字）。")
+        raise PdfError(_("核验码格式不正确（应为 4–16 位大写字母或数字）。"))
     return code
+
+
+#: The first word of a download name, per kind and language (the application form is Chinese in every language).
+_FILENAME_KIND = {("application", "zh"): "申请表", ("application", "ko"): "申请表", ("application", "en"): "申请表",
+                  ("report", "zh"): "政策匹配报告", ("report", "ko"): "정책 매칭 보고서",
+                  ("report", "en"): "Policy match report"}
 
 
 def filename_for(request: PdfRequest) -> str:
     """A download name such as 申请表-<企业名>-<措施标题>.pdf, safe on every file system."""
     name = request.enterprise_name or "未命名企业"
+    kind = _FILENAME_KIND.get((request.kind, request.lang), _FILENAME_KIND[(request.kind, "zh")])
     if request.kind == "application":
-        return _safe_filename("申请表", name, catalog().measures[request.measure_id or ""].title)
-    return _safe_filename("政策匹配报告", name, f"{request.today:%Y%m%d}")
+        return _safe_filename(kind, name, catalog().measures[request.measure_id or ""].title)
+    return _safe_filename(kind, name, f"{request.today:%Y%m%d}")
+
+
+def ascii_filename_for(request: PdfRequest) -> str:
+    """The plain-ASCII download name for clients that cannot read filename*: application-d001-03-2026-12-06.pdf."""
+    day = request.today.isoformat()
+    if request.kind == "application":
+        measure = re.sub(r"[^A-Za-z0-9-]+", "-", request.measure_id or "").strip("-")
+        stem = "-".join(p for p in ("application", measure, day) if p)
+    else:
+        stem = f"report-{day}"
+    return f"{stem}-{request.lang}.pdf" if request.lang != "zh" else f"{stem}.pdf"
 
 
 def _safe_filename(*parts: str) -> str:

@@ -27,6 +27,8 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
+from flask_babel import gettext as _
+
 from portal.pdf.errors import PdfError
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,7 @@ class _Worker:
             self.conn.recv()  # ("ready", pid)
         except (EOFError, OSError, _WorkerGone) as exc:
             self.kill()
-            raise PdfError("PDF 生成服务启动失败，请稍后重试或联系管理员。") from exc
+            raise PdfError(_("PDF 生成服务启动失败，请稍后重试或联系管理员。")) from exc
 
     def call(self, job: Any, timeout: float) -> tuple[str, Any] | None:
         """Send one job; the answer, or None when `timeout` seconds pass without one."""
@@ -149,7 +151,7 @@ class PdfWorkerPool:
         with self._cond:
             while True:
                 if self._closed:
-                    raise PdfError("PDF 生成服务已关闭。")
+                    raise PdfError(_("PDF 生成服务已关闭。"))
                 if self._idle:
                     return self._idle.pop()
                 # A replacement is on its way: wait for it rather than start a second one.
@@ -158,7 +160,7 @@ class PdfWorkerPool:
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise PdfError("PDF 生成繁忙，请稍后重试。")
+                    raise PdfError(_("PDF 生成繁忙，请稍后重试。"))
                 self._cond.wait(remaining)
         try:
             return _Worker(self._ctx, self.memory_mb)
@@ -217,7 +219,7 @@ class PdfWorkerPool:
             worker.kill()
             self._forget()
             self._replace_in_background()
-            raise PdfError("生成失败：PDF 生成进程意外退出（可能超出内存限制），请稍后重试。") from exc
+            raise PdfError(_("生成失败：PDF 生成进程意外退出（可能超出内存限制），请稍后重试。")) from exc
         except BaseException:
             worker.kill()
             self._forget()
@@ -227,7 +229,8 @@ class PdfWorkerPool:
             worker.kill()
             self._forget()
             self._replace_in_background()
-            raise PdfError(f"生成超时：PDF 生成超过 {limit:g} 秒，已中止。请精简填报内容后重试或联系管理员。")
+            raise PdfError(_("生成超时：PDF 生成超过 %(n)s 秒，已中止。请精简填报内容后重试或联系管理员。",
+                             n=f"{limit:g}"))
         status, payload = answer
         if status == "ok":
             self._checkin(worker)
@@ -236,9 +239,9 @@ class PdfWorkerPool:
             worker.kill()
             self._forget()
             self._replace_in_background()
-            raise PdfError("生成失败：PDF 内容过大，超出内存限制。")
+            raise PdfError(_("生成失败：PDF 内容过大，超出内存限制。"))
         self._checkin(worker)
-        raise PdfError(f"生成失败：{payload}")
+        raise PdfError(_("生成失败：%(reason)s", reason=payload))
 
     def warm_up(self) -> None:
         """Start all workers now (e.g. at application start) instead of on first use."""

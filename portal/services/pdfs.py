@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_locale
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from portal.models import IssuedDocument, PdfJob, Submission, utcnow
 from portal.pdf.render import RenderedPdf, render_request
-from portal.pdf.request import PdfRequest, application_request, report_request, short_code_for
+from portal.pdf.request import PdfRequest, application_request, check_lang, report_request, short_code_for
 from portal.services.units import CONTACT_FIELDS
 from portal.services.units import contacts as stored_contacts
 
@@ -40,13 +41,25 @@ def unit_contacts(session: Session) -> dict[str, dict[str, str]]:
     return out
 
 
+def current_language() -> str:
+    """The language of the person asking (zh, ko or en: the account's, the cookie's, the browser's), else zh."""
+    locale = get_locale()  # None outside a request
+    return check_lang(locale.language if locale is not None else "zh")
+
+
 def build_request(session: Session, profile: Mapping[str, Any], measure_id: str | None, today: dt.date,
-                  base_url: str, *, reference: str = "") -> PdfRequest:
-    """The checked inputs of an application (measure_id) or a report (None), with the units' contacts."""
+                  base_url: str, *, reference: str = "", lang: str | None = None) -> PdfRequest:
+    """The checked inputs of an application (measure_id) or a report (None), with the units' contacts.
+
+    `lang` (default: the language of the current request) is what the report is written in and what the
+    application form glosses its labels in; the worker renders in it, so it is part of the request.
+    """
     contacts = unit_contacts(session)
+    lang = check_lang(lang) if lang is not None else current_language()
     if measure_id is None:
-        return report_request(profile, today, contacts=contacts, base_url=base_url)
-    return application_request(profile, measure_id, today, contacts=contacts, base_url=base_url, reference=reference)
+        return report_request(profile, today, contacts=contacts, base_url=base_url, lang=lang)
+    return application_request(profile, measure_id, today, contacts=contacts, base_url=base_url, reference=reference,
+                               lang=lang)
 
 
 def existing(session: Session, enterprise_id: int | None, request: PdfRequest) -> IssuedDocument | None:

@@ -15,10 +15,11 @@ from portal.config import LOCAL_BASE_URL, public_base_url
 from portal.extensions import db
 from portal.models import PdfJob
 from portal.pdf.errors import PdfError
-from portal.pdf.request import PdfRequest
+from portal.pdf.request import PdfRequest, ascii_filename_for
 from portal.policy.catalog import catalog
 from portal.services import answers as answer_service
 from portal.services import pdf_jobs, pdfs
+from portal.services.attachments import content_disposition
 from portal.statuses import PdfJobState
 from portal.templating import render
 from portal.views.access import access
@@ -33,9 +34,11 @@ def _cache_dir() -> Path:
     return Path(current_app.config["PDF_CACHE_DIR"])
 
 
-def _send(delivery: pdf_jobs.Delivery) -> Response:
+def _send(delivery: pdf_jobs.Delivery, pdf_request: PdfRequest) -> Response:
     response = send_file(io.BytesIO(delivery.data), mimetype="application/pdf", as_attachment=True,
                          download_name=delivery.filename, etag=delivery.document.sha256, max_age=0)
+    # Werkzeug's ASCII fallback drops every Chinese character ("-()-.pdf"): name it by measure and date instead.
+    response.headers["Content-Disposition"] = content_disposition(delivery.filename, ascii_filename_for(pdf_request))
     response.headers["X-Verification-Code"] = delivery.document.short_code
     return response
 
@@ -57,9 +60,9 @@ def _send_or_queue(pdf_request: PdfRequest) -> Response:
     except PdfError as exc:  # the queue could not take the job
         return _unavailable(str(exc))
     if isinstance(outcome, pdf_jobs.Delivery):
-        return _send(outcome)
+        return _send(outcome, pdf_request)
     if outcome.state == PdfJobState.DONE and (done := pdf_jobs.delivery(db.session, outcome, _cache_dir())):
-        return _send(done)  # rendered inline (TASKS_IMMEDIATE) or by a fast worker
+        return _send(done, pdf_request)  # rendered inline (TASKS_IMMEDIATE) or by a fast worker
     return redirect(url_for("documents.job", token=outcome.token), 303)
 
 
@@ -128,7 +131,7 @@ def job_file(token: str) -> Response:
     found = _own_job_or_404(token)
     done = pdf_jobs.delivery(db.session, found, _cache_dir())
     if done is not None:
-        return _send(done)
+        return _send(done, PdfRequest.from_json(found.request_json))
     if pdf_jobs.state_of(found) == PdfJobState.DONE:
         return _send_or_queue(PdfRequest.from_json(found.request_json))
     return redirect(url_for("documents.job", token=found.token), 303)
