@@ -52,20 +52,6 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT)
 
 
-def alt_label(item: Any) -> str:
-    """The Korean or English wording of a question or option, when the user chose that language.
-
-    Chinese stays the primary text (the documents are Chinese); the chosen language is shown
-    beside it so Korean-invested firms in the 中韩示范区 can follow.
-    """
-    lang = current_language()
-    if lang == "ko":
-        return getattr(item, "ko", "") or getattr(item, "en", "")
-    if lang == "en":
-        return getattr(item, "en", "")
-    return ""
-
-
 # Runs of Chinese (ideographs and their punctuation, with the numbers and spaces between them).
 _HAN = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e\u2014\u2018\u2019\u201c\u201d\u2026"
 _HAN_RUN = re.compile(f"[{_HAN}]+(?:[0-9 .,%()\\-]*[{_HAN}]+)*")
@@ -112,7 +98,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"today": clock.today(), "csrf_token": generate_csrf, "gate_open": gate_open, "alt": alt_label,
+        return {"today": clock.today(), "csrf_token": generate_csrf, "gate_open": gate_open,
                 "current_user": current_user, "lang": current_language(),
                 "html_lang": HTML_LANG.get(current_language(), HTML_LANG[DEFAULT]), "html_langs": HTML_LANG,
                 "language_names": NAMES,

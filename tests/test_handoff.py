@@ -100,7 +100,7 @@ def test_desktop_shows_phone_approves(app: Flask) -> None:
 
     # Both devices now resume at the same step of the same draft.
     assert phone.post("/q/answer/location", {"location": "zhonghan_zone", "v__location": "0"}).status_code == 200
-    assert desktop.client.get("/q").headers["Location"] == phone.client.get("/q").headers["Location"]
+    assert desktop.client.get("/q").headers["Content-Location"] == phone.client.get("/q").headers["Content-Location"]
     assert "zhonghan_zone" in desktop.get("/q/location").get_data(as_text=True)
 
 
