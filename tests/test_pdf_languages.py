@@ -185,7 +185,7 @@ def test_application_form_stays_chinese_with_glosses_in_english(applications):
     for label in ("政策依据", "一、申请企业基本情况", "法定代表人（签字）", "第1页"):
         assert label in re.sub(r"\s+", "", en), label
     for gloss in ("Policy basis", "1. About the applicant company", "Legal representative (signature)",
-                  "Enterprise name"):
+                  "Company name"):
         assert gloss in en and gloss not in zh, gloss
     html = build_html(application_request(KOREAN, "d003-09", TODAY, base_url=BASE_URL, lang="en"))
     root = parse(html)

@@ -79,7 +79,7 @@ def desk(app: Flask) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("lang", "words", "html_lang"), [
-    ("en", ["Review queue", "All statuses", "Newest first", "Filter", "Reference no.", "Shortcuts: J / K",
+    ("en", ["Review queue", "All statuses", "Newest first", "Apply filters", "Reference no.", "Shortcuts: J / K",
             "1 application", "Submitted", "0 days"], 'lang="en"'),
     ("ko", ["심사", "모든 상태", "최근 제출순", "필터", "접수 번호", "단축키", "총 1건", "0일"], 'lang="ko"'),
 ])
@@ -306,7 +306,7 @@ def test_translated_titles_lead_with_the_chinese_beside_them(app: Flask, desk: d
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     rev = in_language(desk["rev"], "en")
     queue = rev.get("/review/").get_data(as_text=True)
-    assert ('<span class="local-title">Faster approval</span> <small class="unofficial">unofficial translation'
+    assert ('<span class="local-title">Faster approval</span> <small class="unofficial">Unofficial translation'
             '</small><br><small lang="zh-Hans">提高审批效能</small>') in queue
     assert "d000-03 Faster approval</option>" in queue and stray_chinese(queue) == []
     detail = rev.get(f"/review/{desk['sid']}").get_data(as_text=True)
