@@ -13,10 +13,11 @@ import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -24,6 +25,7 @@ from sqlmodel import Session, col, func, select
 from portal import clock
 from portal.config import setting
 from portal.errors import UserError
+from portal.i18n import DEFAULT, LANGUAGES
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate
@@ -159,6 +161,16 @@ def locked(session: Session, submission_id: int) -> Submission:
     return session.exec(query).one()
 
 
+def _notify(session: Session, users: Iterable[User], message: Callable[[str], str], link: str) -> None:
+    """Notify each user in their account's language: `message(lang)` is called inside it (Chinese by default)."""
+    by_language: dict[str, list[User]] = {}
+    for user in users:
+        by_language.setdefault(user.language if user.language in LANGUAGES else DEFAULT, []).append(user)
+    for lang, group in by_language.items():
+        with force_locale(lang):
+            notifications.notify(session, group, message(lang), link)
+
+
 # -- the frozen PDF -------------------------------------------------------------------------
 def _issue_pdf(session: Session, enterprise_id: int, profile: dict[str, Any], measure_id: str,
                today: dt.date, reference: str) -> IssuedDocument:
@@ -247,10 +259,11 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
                       "measure_fingerprint": sub.measure_fingerprint, "document_id": sub.document_id,
                       "attachments": [u.original_name for u in uploads]})
         name = profile.get("enterprise_name") or (session.get(Enterprise, enterprise_id) or Enterprise(name="")).name
-        notifications.notify(session, notifications.reviewers_of(session, unit.id),
-                             f"新的申请 {reference}：{name}申请“{measure.title}”。", REVIEW_LINK.format(id=sub.id))
-        notifications.notify(session, notifications.staff_of(session, enterprise_id), receipt_text(sub, unit),
-                             ENTERPRISE_LINK.format(id=sub.id))
+        _notify(session, notifications.reviewers_of(session, unit.id),
+                lambda lang: _("新的申请 %(reference)s：%(name)s申请“%(title)s”。", reference=reference, name=name,
+                               title=measure.local("title", lang)), REVIEW_LINK.format(id=sub.id))
+        _notify(session, notifications.staff_of(session, enterprise_id), lambda lang: receipt_text(sub, unit),
+                ENTERPRISE_LINK.format(id=sub.id))
         session.commit()
     except IntegrityError:
         # Same form token committed by a parallel request between our check and insert.
@@ -339,9 +352,15 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
                                 data_json=canonical_json(data)))
     audit.record(session, user.id, "submission.resubmit", "submission", sub.id, before,
                  {"status": sub.status, "document_id": sub.document_id})
-    notifications.notify(session, notifications.reviewers_of(session, sub.routed_unit_id),
-                         f"申请 {reference_of(sub)} 已补正并重新提交：{enterprise_name(session, sub)}"
-                         f"“{title_of(sub)}”。", REVIEW_LINK.format(id=sub.id))
+    name, title = enterprise_name(session, sub), title_of(sub)
+
+    def resubmitted(lang: str) -> str:
+        local = measure.local("title", lang) if measure is not None and measure.title == title else title
+        return _("申请 %(reference)s 已补正并重新提交：%(name)s“%(title)s”。", reference=reference_of(sub), name=name,
+                 title=local)
+
+    _notify(session, notifications.reviewers_of(session, sub.routed_unit_id), resubmitted,
+            REVIEW_LINK.format(id=sub.id))
     session.commit()
     return sub
 
