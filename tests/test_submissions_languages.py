@@ -283,3 +283,43 @@ def test_the_application_form_progress_page_titles_the_measure_in_english(queued
     html = _page(browser, f"/app/documents/{token}")
     assert "<title>Pre-filled application form (PDF): Faster approvals · Queued" in html
     assert "Pre-filled application form (PDF): Faster approvals" in html
+
+
+def test_a_file_a_reviewer_has_seen_is_not_offered_for_removal(app: Flask) -> None:
+    from tests.factories import reviewer
+
+    _, browser = _in(app, "en")
+    sid = submission_id(submit(browser, files=[("seen.png", PNG)]))
+    with app.app_context():
+        att = db.session.exec(select(Attachment).where(Attachment.submission_id == sid)).one()
+    _, desk = reviewer(app)
+    desk.get(f"/review/{sid}")  # opening it starts the review
+    confirm_url = f"/app/submissions/{sid}/files/{att.id}/remove"
+    assert confirm_url not in browser.get(f"/app/submissions/{sid}").get_data(as_text=True)
+    back = browser.get(confirm_url)
+    assert back.status_code == 303 and back.headers["Location"].endswith(f"/app/submissions/{sid}")
+    refused = browser.post(confirm_url)
+    assert refused.status_code == 409 and "its attachments are under review and cannot be deleted" in \
+        refused.get_data(as_text=True)
+
+
+def test_reviewers_are_notified_in_their_accounts_language(app: Flask) -> None:
+    from portal.models import Notification, User
+    from tests.factories import reviewer
+
+    english, _ = reviewer(app)
+    chinese, _ = reviewer(app)
+    with app.app_context():
+        user = db.session.get(User, english["id"])
+        assert user is not None
+        user.language = "en"
+        db.session.add(user)
+        db.session.commit()
+    _, browser = _in(app, "ko")  # the applicant's language does not decide the reviewers'
+    submission_id(submit(browser))
+    with app.app_context():
+        def message(user_id: int) -> str:
+            return db.session.exec(select(Notification.message).where(Notification.user_id == user_id)).one()
+
+        assert message(english["id"]).startswith("New application QXZC-2026-000001: ")
+        assert message(chinese["id"]).startswith("新的申请 QXZC-2026-000001：")
