@@ -39,7 +39,8 @@ class EventView:
         return str(json.loads(self.event.data_json).get("removed_file") or "")
 
 
-# Comments the portal itself wrote (stored in Chinese), shown in the reader's language.
+# Comments the portal itself writes (stored in Chinese by submissions.submit and remove_attachment), shown in
+# the reader's language.
 _SUBMITTED = re.compile(r"^提交申请，受理编号 (?P<reference>.+?)，受理单位：(?P<unit>.+)。$", re.S)
 _REMOVED = re.compile(r"^删除附件：(?P<name>.+)$", re.S)
 

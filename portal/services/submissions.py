@@ -250,6 +250,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
         assert sub.id is not None
         for upload in uploads:
             stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
+        # Stored in Chinese, the record's language; submission_history shows it in each reader's language.
         session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status="",
                                     to_status=SubmissionStatus.SUBMITTED,
                                     comment=f"提交申请，受理编号 {reference}，受理单位：{unit.display_name}。",
@@ -381,6 +382,7 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
     at = clock.now()
     name = att.original_name
     session.delete(att)
+    # Stored in Chinese like every event; the history page labels it 删除附件 in the reader's language.
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status=sub.status,
                                 to_status=sub.status, comment=f"删除附件：{name}", visibility=Visibility.ENTERPRISE,
                                 data_json=canonical_json({"removed_file": name})))
