@@ -3,11 +3,22 @@
 String enums: a member equals the string stored in the database (`SubmissionStatus.RETURNED == "returned"`),
 so columns, JSON and templates keep plain strings. Imports nothing from the portal, so models, services
 and policy can all use it.
+
+Labels: `member.zh` is always the Chinese (for what is stored, exported as data or printed on a PDF);
+`member.text`, `label(value)` and `labels()` translate at call time into the language of the current
+request (Chinese outside a request, or inside `flask_babel.force_locale`).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from flask_babel import gettext
+
+
+def _l(text: str) -> str:
+    """Marks a label for the message catalog (`portal i18n update` extracts `_l(...)`); returns it unchanged."""
+    return text
 
 
 class LabelledStatus(StrEnum):
@@ -21,9 +32,22 @@ class LabelledStatus(StrEnum):
         member.zh = zh
         return member
 
+    @property
+    def text(self) -> str:
+        """The label in the current interface language (the Chinese in the Chinese interface)."""
+        return gettext(self.zh)
+
     @classmethod
     def label(cls, value: str) -> str:
-        """The Chinese label of a stored value; the value itself where it is not one of ours."""
+        """The label of a stored value in the current language; the value itself where it is not one of ours."""
+        try:
+            return cls(value).text
+        except ValueError:
+            return value
+
+    @classmethod
+    def zh_label(cls, value: str) -> str:
+        """The Chinese label of a stored value, whatever the interface language (for stored text and PDFs)."""
         try:
             return cls(value).zh
         except ValueError:
@@ -31,39 +55,39 @@ class LabelledStatus(StrEnum):
 
     @classmethod
     def labels(cls) -> dict[str, str]:
-        """{value: label} in declaration order, for templates and choices."""
-        return {member.value: member.zh for member in cls}
+        """{value: label in the current language} in declaration order, for templates and choices."""
+        return {member.value: member.text for member in cls}
 
 
 class MatchStatus(LabelledStatus):
     """How a measure matches a profile (see portal.policy.matching), from most to least certain."""
 
-    ELIGIBLE = "eligible", "符合条件"
-    NEEDS_INFO = "needs_info", "还需补充信息"
-    NEAR_MISS = "near_miss", "只差一项"
-    NOT_ELIGIBLE = "not_eligible", "暂不符合"
-    EXPIRED = "expired", "已过有效期"
+    ELIGIBLE = "eligible", _l("符合条件")
+    NEEDS_INFO = "needs_info", _l("还需补充信息")
+    NEAR_MISS = "near_miss", _l("只差一项")
+    NOT_ELIGIBLE = "not_eligible", _l("暂不符合")
+    EXPIRED = "expired", _l("已过有效期")
 
 
 class SubmissionStatus(LabelledStatus):
     """Where an application stands in its review."""
 
-    SUBMITTED = "submitted", "已提交"
-    IN_REVIEW = "in_review", "审核中"
-    RETURNED = "returned", "退回补充材料"
-    RESUBMITTED = "resubmitted", "已重新提交"
-    APPROVED = "approved", "已通过"
-    REJECTED = "rejected", "未通过"
-    FORWARDED = "forwarded", "已转交其他单位"
+    SUBMITTED = "submitted", _l("已提交")
+    IN_REVIEW = "in_review", _l("审核中")
+    RETURNED = "returned", _l("退回补充材料")
+    RESUBMITTED = "resubmitted", _l("已重新提交")
+    APPROVED = "approved", _l("已通过")
+    REJECTED = "rejected", _l("未通过")
+    FORWARDED = "forwarded", _l("已转交其他单位")
 
 
 class PdfJobState(LabelledStatus):
     """Where a PDF rendered by the task queue stands (portal.services.pdf_jobs)."""
 
-    QUEUED = "queued", "排队中"
-    RUNNING = "running", "正在生成"
-    DONE = "done", "已完成"
-    FAILED = "failed", "生成失败"
+    QUEUED = "queued", _l("排队中")
+    RUNNING = "running", _l("正在生成")
+    DONE = "done", _l("已完成")
+    FAILED = "failed", _l("生成失败")
 
 
 #: Queue order for "sort by status": what needs a reviewer first.
@@ -80,5 +104,5 @@ UNOPENED = frozenset({SubmissionStatus.SUBMITTED, SubmissionStatus.RESUBMITTED, 
 class Visibility(LabelledStatus):
     """Who may read a comment on an application."""
 
-    ENTERPRISE = "enterprise", "企业可见"
-    INTERNAL = "internal", "仅内部可见"
+    ENTERPRISE = "enterprise", _l("企业可见")
+    INTERNAL = "internal", _l("仅内部可见")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
+from flask_babel import gettext as _
 from sqlmodel import Session, col, func, select
 
 from portal.errors import UserError
@@ -26,7 +27,6 @@ KINDS: tuple[tuple[bytes, str, tuple[str, ...]], ...] = (
 )
 EXTENSION_OF = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
-ALLOWED_ZH = "PDF、JPG 或 PNG"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\"\\/:*?<>|;]+")
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|jpg|png)$")
 
@@ -76,21 +76,23 @@ def human_size(size: int) -> str:
 
 
 def check_upload(stream: IO[bytes], filename: str | None, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> CheckedUpload:
-    """Read and check one uploaded file; raises UploadError with a Chinese message."""
+    """Read and check one uploaded file; raises UploadError with a message in the request's language."""
     name = sanitise_name(filename)
     data = stream.read(max_bytes + 1)
     if not data:
-        raise UploadError(f"“{name}”是空文件。")
+        raise UploadError(_("“%(name)s”是空文件。", name=name))
     if len(data) > max_bytes:
-        raise UploadError(f"“{name}”超过单个文件 {human_size(max_bytes)} 的上限，请压缩后重试。")
+        raise UploadError(_("“%(name)s”超过单个文件 %(limit)s 的上限，请压缩后重试。", name=name,
+                            limit=human_size(max_bytes)))
     detected = next(((ctype, exts) for magic, ctype, exts in KINDS if data.startswith(magic)), None)
     if detected is None:
         # The extension is not trusted: an HTML page renamed .pdf ends up here.
-        raise UploadError(f"“{name}”不是有效的 {ALLOWED_ZH} 文件（按文件内容识别）。")
+        raise UploadError(_("“%(name)s”不是有效的 PDF、JPG 或 PNG 文件（按文件内容识别）。", name=name))
     ctype, exts = detected
     ext = os.path.splitext(name)[1].lower()
     if ext not in exts:
-        raise UploadError(f"“{name}”的扩展名与文件内容（{EXTENSION_OF[ctype][1:].upper()}）不符，请检查后重新上传。")
+        raise UploadError(_("“%(name)s”的扩展名与文件内容（%(kind)s）不符，请检查后重新上传。", name=name,
+                            kind=EXTENSION_OF[ctype][1:].upper()))
     return CheckedUpload(name, data, ctype, EXTENSION_OF[ctype], hashlib.sha256(data).hexdigest())
 
 

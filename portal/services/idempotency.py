@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -51,17 +52,17 @@ def run_once(session: Session, user_id: int, key: str | None, fingerprint: str,
              write: Callable[[], tuple[dict[str, Any], int]]) -> Outcome:
     """Run `write` once per (user, key); a replay with the same request returns what the first got."""
     if not key or not KEY_RE.match(key):
-        raise KeyProblem("写操作需要请求头 Idempotency-Key（16–64 位字母、数字、- 或 _），重试时沿用同一个值。", 400)
+        raise KeyProblem(_("写操作需要请求头 Idempotency-Key（16–64 位字母、数字、- 或 _），重试时沿用同一个值。"), 400)
     session.rollback()  # a fresh transaction for the claim
     stored = session.exec(select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id,
                                                           IdempotencyRecord.key == key)).first()
     if stored is not None:
         if stored.request_hash != fingerprint:
-            raise KeyProblem("这个 Idempotency-Key 已用于另一个请求；新的请求请换一个新的 Key。", 422)
+            raise KeyProblem(_("这个 Idempotency-Key 已用于另一个请求；新的请求请换一个新的 Key。"), 422)
         if stored.status_code != IN_PROGRESS:
             return Outcome(json.loads(stored.response_json), stored.status_code, replayed=True)
         if utcnow() - _aware(stored.created_at) < ABANDONED_AFTER:
-            raise KeyProblem("同一请求正在处理中，请稍后用同一个 Key 重试。", 409)
+            raise KeyProblem(_("同一请求正在处理中，请稍后用同一个 Key 重试。"), 409)
         claim = stored  # its first run died before answering: run it now
     else:
         claim = IdempotencyRecord(user_id=user_id, key=key, request_hash=fingerprint, status_code=IN_PROGRESS,

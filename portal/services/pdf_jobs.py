@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -29,15 +31,17 @@ from portal.pdf.errors import PdfError
 from portal.pdf.render import render_request
 from portal.pdf.request import PdfRequest, filename_for
 from portal.services import pdfs
-from portal.statuses import PdfJobState
+from portal.statuses import PdfJobState, _l
 from portal.tasks import PDF_EXPIRES_S, PDF_STALE_S, PRIORITY_DOWNLOAD, PRIORITY_SUBMISSION, app_context, huey
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = (PdfJobState.QUEUED, PdfJobState.RUNNING)
 #: Renders of one job before it is given up (a worker crash mid-render is retried by the queue).
 MAX_ATTEMPTS = 3
-LOST_JOB = "生成中断（处理服务重启或超时），请重新生成。"
-QUEUE_DOWN = "PDF 生成服务暂时无法接收任务，请稍后重试；如持续出现请联系平台管理员。"
+# Stored on the job in Chinese (a worker has no reader's language); shown translated (error_text).
+LOST_JOB = _l("生成中断（处理服务重启或超时），请重新生成。")
+QUEUE_DOWN = _l("PDF 生成服务暂时无法接收任务，请稍后重试；如持续出现请联系平台管理员。")
+GAVE_UP = _l("生成失败，请稍后重试；如仍失败请联系管理员。")
 #: A job queued longer than this gets a hint on its page: perhaps no worker is running.
 SLOW_QUEUE = dt.timedelta(seconds=60)
 
@@ -46,7 +50,10 @@ class PdfBusy(UserError):
     """Too many PDFs of this enterprise in flight."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"本企业已有 {limit} 份 PDF 正在排队或生成，请等这些完成后再生成新的文件。", 429)
+        super().__init__(ngettext("本企业已有 %(num)s 份 PDF 正在排队或生成，"
+                                  "请等这些完成后再生成新的文件。",
+                                  "本企业已有 %(num)s 份 PDF 正在排队或生成，"
+                                  "请等这些完成后再生成新的文件。", limit), 429)
 
 
 @dataclass(frozen=True)
@@ -185,7 +192,14 @@ def waiting_long(job: PdfJob, now: dt.datetime | None = None) -> bool:
 
 
 def error_of(job: PdfJob) -> str:
+    """Why the job failed, as stored (Chinese)."""
     return job.error or (LOST_JOB if job.state in IN_FLIGHT else "")
+
+
+def error_text(message: str) -> str:
+    """A stored failure message in the reader's language where the catalog has it (LOST_JOB, QUEUE_DOWN, …);
+    a message the renderer worded itself stays as stored."""
+    return _(message) if message else ""
 
 
 def delivery(session: Session, job: PdfJob, cache_dir: Path) -> Delivery | None:
@@ -241,7 +255,7 @@ def run(job_id: int) -> None:
     except Exception:
         if attempts >= MAX_ATTEMPTS:
             log.exception("PDF job %s failed %d times; giving up", job_id, attempts)
-            _finish(job_id, PdfJobState.FAILED, error="生成失败，请稍后重试；如仍失败请联系管理员。")
+            _finish(job_id, PdfJobState.FAILED, error=GAVE_UP)
             return
         raise
     with db.standalone() as writer:
@@ -287,11 +301,12 @@ def issue_and_wait(session: Session, enterprise_id: int, profile: Mapping[str, A
             with db.standalone() as reader:  # closing keeps the row's loaded values (a rollback would expire them)
                 found = delivery(reader, job, Path(cache_dir))
             if found is None:
-                raise PdfError("生成的 PDF 文件已不可读，请重新提交。")
+                raise PdfError(_("生成的 PDF 文件已不可读，请重新提交。"))
             outcome = found
             break
         if time.monotonic() >= deadline:
-            raise PdfError(f"PDF 生成排队超过 {wait:g} 秒（处理服务繁忙或未运行），请稍后重试。")
+            raise PdfError(_("PDF 生成排队超过 %(seconds)s 秒（处理服务繁忙或未运行），请稍后重试。",
+                             seconds=f"{wait:g}"))
         time.sleep(pause)
         pause = min(pause * 1.5, 0.5)
         outcome = _reload(job.id or 0)

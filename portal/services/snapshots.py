@@ -75,7 +75,7 @@ def reference_of(sub: Submission) -> str:
 def judgement(result: MatchResult, today: dt.date) -> dict[str, Any]:
     """The portal's own judgement, frozen with the application so the reviewer sees what it said then."""
     return {
-        "status": result.status, "status_zh": MatchStatus.label(result.status),
+        "status": result.status, "status_zh": MatchStatus.zh_label(result.status),
         "judged_on": today.isoformat(), "reason": result.reason(),
         "met": [r.text for r in result.met], "unknown": [r.text for r in result.unknown],
         "failed": [r.text for r in result.failed],

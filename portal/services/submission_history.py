@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlmodel import Session, col, select
 
 from portal.models import Attachment, Submission, SubmissionEvent, User
@@ -26,7 +28,32 @@ class EventView:
 
     @property
     def status_zh(self) -> str:
+        """The new status in the reader's language (the name is older than the translations)."""
         return SubmissionStatus.label(self.event.to_status)
+
+    @property
+    def removed_file(self) -> str:
+        """The file name when the event records the enterprise removing an attachment; else ""."""
+        if self.event.from_status != self.event.to_status or not self.event.data_json:
+            return ""
+        return str(json.loads(self.event.data_json).get("removed_file") or "")
+
+
+# Comments the portal itself writes (stored in Chinese by submissions.submit and remove_attachment), shown in
+# the reader's language.
+_SUBMITTED = re.compile(r"^提交申请，受理编号 (?P<reference>.+?)，受理单位：(?P<unit>.+)。$", re.S)
+_REMOVED = re.compile(r"^删除附件：(?P<name>.+)$", re.S)
+
+
+def _comment(event: SubmissionEvent) -> str:
+    """An event's comment; the ones the portal wrote (submission, removed file) in the current language."""
+    text = event.comment or ""
+    if not event.from_status and (found := _SUBMITTED.match(text)):
+        return _("提交申请，受理编号 %(reference)s，受理单位：%(unit)s。", reference=found["reference"],
+                 unit=found["unit"])
+    if event.from_status == event.to_status and event.data_json and (found := _REMOVED.match(text)):
+        return _("删除附件：%(name)s", name=found["name"])
+    return text
 
 
 def _events(session: Session, sub: Submission) -> list[SubmissionEvent]:
@@ -46,12 +73,13 @@ def history(session: Session, sub: Submission, internal: bool) -> list[EventView
         if hidden and e.from_status == e.to_status:
             continue  # an internal note that changed nothing: the enterprise sees no trace of it
         if user is None:
-            actor = "系统"
+            actor = _("系统")
         elif user.role == "enterprise":
-            actor = f"企业（{user.name}）" if internal else user.name
+            actor = _("企业（%(name)s）", name=user.name) if internal else user.name
         else:
-            actor = f"{user.name}（{unit_name(user.service_unit_id or '')}）" if internal else "审核人员"
-        out.append(EventView(e, actor, "" if hidden else e.comment))
+            actor = (_("%(name)s（%(unit)s）", name=user.name, unit=unit_name(user.service_unit_id or ""))
+                     if internal else _("审核人员"))
+        out.append(EventView(e, actor, "" if hidden else _comment(e)))
     return out
 
 

@@ -3,7 +3,8 @@
 A submission freezes what was applied for: the answers (profile snapshot), the measure as it read
 that day (canonical data and its SHA-256; see snapshots.py) and the generated application PDF. Status changes happen
 only here, each with a comment, a history event, an audit row and notifications in the same
-transaction. Anything refused raises SubmissionError with a Chinese message and an HTTP status.
+transaction. Anything refused raises SubmissionError with a message in the language of the request
+(Chinese outside one) and an HTTP status.
 """
 
 from __future__ import annotations
@@ -12,21 +13,24 @@ import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from portal import clock
 from portal.config import setting
 from portal.errors import UserError
+from portal.i18n import DEFAULT, LANGUAGES
 from portal.models import Attachment, Enterprise, IssuedDocument, Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate
 from portal.policy.records import Measure, Unit
-from portal.services import attachments, audit, frozen_pdfs, notifications, references
+from portal.services import attachments, audit, frozen_pdfs, notifications, references, timelimits
 from portal.services.answers import profile_of
 from portal.services.routing import receipt_text, routing_options
 from portal.services.snapshots import (
@@ -63,19 +67,20 @@ def check_applicable(measure_id: str, profile: Mapping[str, Any], today: dt.date
     """The match result (an eligible one) if this profile may apply for the measure now; else SubmissionError."""
     measure = catalog().measures.get(measure_id)
     if measure is None or not measure.is_enterprise_facing:
-        raise SubmissionError("该措施不存在或不接受企业申请。", 404)
+        raise SubmissionError(_("该措施不存在或不接受企业申请。"), 404)
     if measure.is_information:
-        raise SubmissionError("该条是面向企业的政策信息（如“首违不罚”“无事不扰”），无需申请。", 409)
+        raise SubmissionError(_("该条是面向企业的政策信息（如“首违不罚”“无事不扰”），无需申请。"), 409)
     result = evaluate(measure, profile, today)
     if result.status == MatchStatus.EXPIRED:
-        raise SubmissionError(f"该措施已于{measure.effective_valid_until:%Y年%m月%d日}到期，不能再提交申请。", 409)
+        raise SubmissionError(_("该措施已于%(date)s到期，不能再提交申请。",
+                                date=timelimits.date_text(measure.effective_valid_until)), 409)
     if result.status == MatchStatus.NEEDS_INFO:
         missing = "；".join(r.text for r in result.unknown)
-        raise SubmissionError(f"还不能判断您是否符合条件，请先在问卷中回答：{missing}。", 422)
+        raise SubmissionError(_("还不能判断您是否符合条件，请先在问卷中回答：%(missing)s。", missing=missing), 422)
     if result.status not in APPLICABLE:
-        raise SubmissionError("根据您的回答，暂不符合该措施的条件，不能提交申请。", 422)
+        raise SubmissionError(_("根据您的回答，暂不符合该措施的条件，不能提交申请。"), 422)
     if not routing_options(measure, profile.get("sectors")):
-        raise SubmissionError("文件未列明该措施的受理单位，暂不能在线提交，请按文件向有关部门咨询。", 409)
+        raise SubmissionError(_("文件未列明该措施的受理单位，暂不能在线提交，请按文件向有关部门咨询。"), 409)
     return result
 
 
@@ -86,7 +91,7 @@ def choose_unit(measure: Measure, unit_id: str | None, sectors: Any = None) -> U
     for unit in options:
         if unit.id == unit_id:
             return unit
-    raise SubmissionError("请选择该措施列明的受理单位或服务窗口。", 422)
+    raise SubmissionError(_("请选择该措施列明的受理单位或服务窗口。"), 422)
 
 
 # -- lookups (every read is scoped to who asks) ------------------------------------------------
@@ -125,8 +130,9 @@ def _by_key(session: Session, enterprise_id: int, key: str) -> Submission | None
 def _ensure_no_open(session: Session, enterprise_id: int, measure_id: str) -> None:
     existing = open_by_measure(session, enterprise_id).get(measure_id)
     if existing is not None:
-        raise SubmissionError(f"您已提交过该措施的申请（受理编号 {reference_of(existing)}，"
-                              f"{SubmissionStatus(existing.status).zh}），办结前不能重复提交。", 409, existing.id)
+        raise SubmissionError(_("您已提交过该措施的申请（受理编号 %(reference)s，%(status)s），办结前不能重复提交。",
+                                reference=reference_of(existing), status=SubmissionStatus.label(existing.status)),
+                              409, existing.id)
 
 
 def _check_quota(session: Session, enterprise_id: int, uploads: list[attachments.CheckedUpload], *,
@@ -143,9 +149,9 @@ def _check_quota(session: Session, enterprise_id: int, uploads: list[attachments
                             .join(Submission, col(Submission.id) == Attachment.submission_id)
                             .where(Submission.enterprise_id == enterprise_id)).one())
     if used + adding > quota:
-        raise SubmissionError(f"超出本企业附件存储空间上限（{attachments.human_size(quota)}）：已使用 "
-                              f"{attachments.human_size(used)}，本次上传 {attachments.human_size(adding)}。"
-                              "请压缩文件后重试，或联系受理单位。", 413)
+        raise SubmissionError(_("超出本企业附件存储空间上限（%(quota)s）：已使用 %(used)s，本次上传 %(adding)s。"
+                                "请压缩文件后重试，或联系受理单位。", quota=attachments.human_size(quota),
+                                used=attachments.human_size(used), adding=attachments.human_size(adding)), 413)
 
 
 def locked(session: Session, submission_id: int) -> Submission:
@@ -153,6 +159,16 @@ def locked(session: Session, submission_id: int) -> Submission:
     query = (select(Submission).where(Submission.id == submission_id).with_for_update(key_share=True)
              .execution_options(populate_existing=True))
     return session.exec(query).one()
+
+
+def _notify(session: Session, users: Iterable[User], message: Callable[[str], str], link: str) -> None:
+    """Notify each user in their account's language: `message(lang)` is called inside it (Chinese by default)."""
+    by_language: dict[str, list[User]] = {}
+    for user in users:
+        by_language.setdefault(user.language if user.language in LANGUAGES else DEFAULT, []).append(user)
+    for lang, group in by_language.items():
+        with force_locale(lang):
+            notifications.notify(session, group, message(lang), link)
 
 
 # -- the frozen PDF -------------------------------------------------------------------------
@@ -164,16 +180,20 @@ def _issue_pdf(session: Session, enterprise_id: int, profile: dict[str, Any], me
     try:
         return frozen_pdfs.issue(session, enterprise_id, profile, measure_id, today, reference)
     except PdfError as exc:
-        raise SubmissionError(f"申请表 PDF 生成失败：{exc}", 503) from exc
+        raise SubmissionError(_("申请表 PDF 生成失败：%(error)s", error=_(str(exc))), 503) from exc
 
 
 # -- enterprise actions ---------------------------------------------------------------------
 def clean_comment(comment: str | None, what: str = "意见", *, required: bool = True) -> str:
+    """The comment trimmed; `what` ("意见", a reviewer's comment, or "补充说明", the enterprise's note) names it
+    in the refusal."""
     text = (comment or "").replace("\r\n", "\n").strip()
+    note = what == "补充说明"
     if not text and required:
-        raise SubmissionError(f"请填写{what}。", 422)
+        raise SubmissionError(_("请填写补充说明。") if note else _("请填写意见。"), 422)
     if len(text) > COMMENT_MAX:
-        raise SubmissionError(f"{what}不能超过 {COMMENT_MAX} 个字。", 422)
+        raise SubmissionError(_("补充说明不能超过 %(n)s 个字。", n=COMMENT_MAX) if note
+                              else _("意见不能超过 %(n)s 个字。", n=COMMENT_MAX), 422)
     return text
 
 
@@ -183,9 +203,9 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     """Submit an application; returns (submission, created). A repeated form token returns the first one."""
     enterprise_id = user.enterprise_id
     if enterprise_id is None or user.id is None:
-        raise SubmissionError("只有企业账号可以提交申请。", 403)
+        raise SubmissionError(_("只有企业账号可以提交申请。"), 403)
     if not IDEMPOTENCY_RE.match(idempotency_key or ""):
-        raise SubmissionError("页面已过期，请刷新页面后重新提交。", 400)
+        raise SubmissionError(_("页面已过期，请刷新页面后重新提交。"), 400)
     if (existing := _by_key(session, enterprise_id, idempotency_key)) is not None:
         return existing, False  # a double tap or a resent form: the first request already did the work
     profile = profile_of(session, enterprise_id)
@@ -193,7 +213,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
     measure = result.measure
     unit = choose_unit(measure, unit_id, profile.get("sectors"))
     if len(uploads) > max_attachments:
-        raise SubmissionError(f"每份申请最多上传 {max_attachments} 个附件。", 422)
+        raise SubmissionError(_("每份申请最多上传 %(n)s 个附件。", n=max_attachments), 422)
     _check_quota(session, enterprise_id, uploads)  # before the PDF too: nothing is issued or stored
     _ensure_no_open(session, enterprise_id, measure_id)  # before the (slow) PDF, so a refusal is quick
 
@@ -230,6 +250,7 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
         assert sub.id is not None
         for upload in uploads:
             stored.append(attachments.store(session, sub.id, upload, user.id, upload_dir, at).stored_name)
+        # Stored in Chinese, the record's language; submission_history shows it in each reader's language.
         session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status="",
                                     to_status=SubmissionStatus.SUBMITTED,
                                     comment=f"提交申请，受理编号 {reference}，受理单位：{unit.display_name}。",
@@ -239,10 +260,11 @@ def submit(session: Session, *, user: User, measure_id: str, unit_id: str | None
                       "measure_fingerprint": sub.measure_fingerprint, "document_id": sub.document_id,
                       "attachments": [u.original_name for u in uploads]})
         name = profile.get("enterprise_name") or (session.get(Enterprise, enterprise_id) or Enterprise(name="")).name
-        notifications.notify(session, notifications.reviewers_of(session, unit.id),
-                             f"新的申请 {reference}：{name}申请“{measure.title}”。", REVIEW_LINK.format(id=sub.id))
-        notifications.notify(session, notifications.staff_of(session, enterprise_id), receipt_text(sub, unit),
-                             ENTERPRISE_LINK.format(id=sub.id))
+        _notify(session, notifications.reviewers_of(session, unit.id),
+                lambda lang: _("新的申请 %(reference)s：%(name)s申请“%(title)s”。", reference=reference, name=name,
+                               title=measure.local("title", lang)), REVIEW_LINK.format(id=sub.id))
+        _notify(session, notifications.staff_of(session, enterprise_id), lambda lang: receipt_text(sub, unit),
+                ENTERPRISE_LINK.format(id=sub.id))
         session.commit()
     except IntegrityError:
         # Same form token committed by a parallel request between our check and insert.
@@ -262,14 +284,15 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
                     upload_dir: Path, max_attachments: int) -> list[str]:
     """Add supporting documents while the application awaits review or was returned for more."""
     if not uploads:
-        raise SubmissionError("请选择要上传的文件。", 422)
+        raise SubmissionError(_("请选择要上传的文件。"), 422)
     assert sub.id is not None and user.id is not None
     sub = locked(session, sub.id)
     if sub.status not in UPLOAD_STATUSES:
-        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，不能再上传附件。", 409)
+        raise SubmissionError(_("申请当前状态为“%(status)s”，不能再上传附件。",
+                                status=SubmissionStatus.label(sub.status)), 409)
     have = attachments.count_for(session, sub.id)
     if have + len(uploads) > max_attachments:
-        raise SubmissionError(f"每份申请最多 {max_attachments} 个附件，已有 {have} 个。", 422)
+        raise SubmissionError(_("每份申请最多 %(n)s 个附件，已有 %(have)s 个。", n=max_attachments, have=have), 422)
     _check_quota(session, sub.enterprise_id, uploads, lock=True)
     stored: list[str] = []
     at = clock.now()
@@ -290,6 +313,10 @@ def add_attachments(session: Session, sub: Submission, user: User, uploads: list
     return [u.original_name for u in uploads]
 
 
+def _not_returned(sub: Submission) -> str:
+    return _("申请当前状态为“%(status)s”，只有被退回的申请可以重新提交。", status=SubmissionStatus.label(sub.status))
+
+
 def resubmit(session: Session, sub: Submission, user: User, note: str | None, today: dt.date) -> Submission:
     """Send a returned application back with a reply note, its answers as they are now and new uploads.
 
@@ -301,7 +328,7 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
     text = clean_comment(note, "补充说明")
     sub = locked(session, sub.id)
     if sub.status != SubmissionStatus.RETURNED:
-        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，只有被退回的申请可以重新提交。", 409)
+        raise SubmissionError(_not_returned(sub), 409)
     profile = profile_of(session, sub.enterprise_id)
     answers_before, judgement_before, document_before = answers_of(sub), judgement_of(sub), sub.document_id
     measure = catalog().measures.get(sub.measure_id)
@@ -311,8 +338,7 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
         document_id = _issue_pdf(session, sub.enterprise_id, profile, sub.measure_id, today, sub.reference or "").id
         sub = locked(session, sub.id)
         if sub.status != SubmissionStatus.RETURNED:
-            raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，只有被退回的申请可以重新提交。",
-                                  409)
+            raise SubmissionError(_not_returned(sub), 409)
     at = clock.now()
     before = {"status": sub.status, "document_id": sub.document_id}
     sub.status, sub.updated_at, sub.materials_complete_at = SubmissionStatus.RESUBMITTED, at, None
@@ -327,9 +353,15 @@ def resubmit(session: Session, sub: Submission, user: User, note: str | None, to
                                 data_json=canonical_json(data)))
     audit.record(session, user.id, "submission.resubmit", "submission", sub.id, before,
                  {"status": sub.status, "document_id": sub.document_id})
-    notifications.notify(session, notifications.reviewers_of(session, sub.routed_unit_id),
-                         f"申请 {reference_of(sub)} 已补正并重新提交：{enterprise_name(session, sub)}"
-                         f"“{title_of(sub)}”。", REVIEW_LINK.format(id=sub.id))
+    name, title = enterprise_name(session, sub), title_of(sub)
+
+    def resubmitted(lang: str) -> str:
+        local = measure.local("title", lang) if measure is not None and measure.title == title else title
+        return _("申请 %(reference)s 已补正并重新提交：%(name)s“%(title)s”。", reference=reference_of(sub), name=name,
+                 title=local)
+
+    _notify(session, notifications.reviewers_of(session, sub.routed_unit_id), resubmitted,
+            REVIEW_LINK.format(id=sub.id))
     session.commit()
     return sub
 
@@ -340,14 +372,17 @@ def remove_attachment(session: Session, sub: Submission, user: User, attachment_
     sub = locked(session, sub.id)
     att = attachments.get(session, sub, attachment_id)
     if att is None:
-        raise SubmissionError("找不到该附件。", 404)
+        raise SubmissionError(_("找不到该附件。"), 404)
     if sub.status not in UPLOAD_STATUSES:
-        raise SubmissionError(f"申请当前状态为“{SubmissionStatus(sub.status).zh}”，附件已进入审核，不能删除。", 409)
+        raise SubmissionError(_("申请当前状态为“%(status)s”，附件已进入审核，不能删除。",
+                                status=SubmissionStatus.label(sub.status)), 409)
     if att not in removable_attachments(session, sub):
-        raise SubmissionError("该附件审核人员已经看过，不能删除；如有错误，请上传更正后的文件并在补充说明中写明。", 409)
+        raise SubmissionError(_("该附件审核人员已经看过，不能删除；如有错误，请上传更正后的文件并在补充说明中写明。"),
+                              409)
     at = clock.now()
     name = att.original_name
     session.delete(att)
+    # Stored in Chinese like every event; the history page labels it 删除附件 in the reader's language.
     session.add(SubmissionEvent(submission_id=sub.id, at=at, actor_id=user.id, from_status=sub.status,
                                 to_status=sub.status, comment=f"删除附件：{name}", visibility=Visibility.ENTERPRISE,
                                 data_json=canonical_json({"removed_file": name})))

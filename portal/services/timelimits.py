@@ -13,12 +13,24 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import format_date, get_locale, ngettext
+from flask_babel import gettext as _
+
 from portal.clock import local_date
 from portal.models import Submission
 from portal.statuses import FINAL_STATUSES, SubmissionStatus
 
 #: "Near its limit" in the queue and on the dashboard: this many days or fewer left (the portal's choice).
 NEAR_DAYS = 14
+
+
+def date_text(day: dt.date, *, padded: bool = True) -> str:
+    """A date for a sentence in the current language: 2026年06月01日 (2026年6月1日 unpadded), 2026년 6월 1일,
+    June 1, 2026."""
+    language = getattr(get_locale(), "language", "zh")
+    if language in ("ko", "en"):
+        return format_date(day, "long")
+    return f"{day.year}年{day.month:02d}月{day.day:02d}日" if padded else f"{day.year}年{day.month}月{day.day}日"
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -39,7 +51,9 @@ class TimeLimit:
 
     @property
     def label(self) -> str:
-        return f"{self.months} 个月" if self.months else f"{self.days} 日"
+        if self.months:
+            return ngettext("%(num)s 个月", "%(num)s 个月", self.months)
+        return ngettext("%(num)s 日", "%(num)s 日", self.days or 0)
 
     @property
     def deadline(self) -> dt.date | None:
@@ -69,20 +83,28 @@ class TimeLimit:
     @property
     def flag(self) -> str:
         """A short word for the queue: 已超时限 / 临近时限 / ""."""
-        return "已超时限" if self.overdue else ("临近时限" if self.near else "")
+        return _("已超时限") if self.overdue else (_("临近时限") if self.near else "")
 
     def describe(self) -> str:
+        """The time limit as the enterprise and the reviewer read it, in the current language."""
         if self.state == "waiting":
-            return f"时限 {self.label}：自受理单位确认材料齐全之日起计算（尚未确认）"
+            return _("时限 %(limit)s：自受理单位确认材料齐全之日起计算（尚未确认）", limit=self.label)
         if self.state == "paused":
-            return f"时限 {self.label}：已退回补正，重新提交并确认材料齐全后重新计算"
+            return _("时限 %(limit)s：已退回补正，重新提交并确认材料齐全后重新计算", limit=self.label)
         if self.started is None or self.deadline is None:
-            return f"时限 {self.label}（已办结，未记录材料齐全）"
-        text = f"材料齐全 {self.started:%Y-%m-%d} 起 {self.label}，至 {self.deadline:%Y-%m-%d}"
+            return _("时限 %(limit)s（已办结，未记录材料齐全）", limit=self.label)
+        started, deadline = f"{self.started:%Y-%m-%d}", f"{self.deadline:%Y-%m-%d}"
         if self.state == "done":
-            return text + "（已办结）"
+            return _("材料齐全 %(started)s 起 %(limit)s，至 %(deadline)s（已办结）", started=started, limit=self.label,
+                     deadline=deadline)
         remaining = self.remaining or 0
-        return text + (f"（已超出 {-remaining} 天）" if remaining < 0 else f"（剩余 {remaining} 天）")
+        if remaining < 0:
+            return ngettext("材料齐全 %(started)s 起 %(limit)s，至 %(deadline)s（已超出 %(num)s 天）",
+                            "材料齐全 %(started)s 起 %(limit)s，至 %(deadline)s（已超出 %(num)s 天）", -remaining,
+                            started=started, limit=self.label, deadline=deadline)
+        return ngettext("材料齐全 %(started)s 起 %(limit)s，至 %(deadline)s（剩余 %(num)s 天）",
+                        "材料齐全 %(started)s 起 %(limit)s，至 %(deadline)s（剩余 %(num)s 天）", remaining,
+                        started=started, limit=self.label, deadline=deadline)
 
 
 def time_limit(sub: Submission, snapshot: dict[str, Any], today: dt.date) -> TimeLimit | None:

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -17,11 +18,12 @@ from portal.models import PdfJob
 from portal.pdf.errors import PdfError
 from portal.pdf.request import PdfRequest, ascii_filename_for
 from portal.policy.catalog import catalog
+from portal.policy.records import Measure
 from portal.services import answers as answer_service
 from portal.services import pdf_jobs, pdfs
 from portal.services.attachments import content_disposition
 from portal.statuses import PdfJobState
-from portal.templating import render
+from portal.templating import current_language, render
 from portal.views.access import access
 from portal.views.params import measure_or_404
 
@@ -44,7 +46,7 @@ def _send(delivery: pdf_jobs.Delivery, pdf_request: PdfRequest) -> Response:
 
 
 def _unavailable(message: str, status: int = 503) -> Response:
-    response = render("errors/error.html", code=status, title="暂时无法生成 PDF", message=message, status=status)
+    response = render("errors/error.html", code=status, title=_("暂时无法生成 PDF"), message=_(message), status=status)
     if status == 429:
         response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response
@@ -98,11 +100,9 @@ def _own_job_or_404(token: str) -> PdfJob:
     return job
 
 
-def _title(job: PdfJob) -> str:
-    if job.kind == "report":
-        return "政策匹配报告（PDF）"
-    measure = catalog().measures.get(job.measure_id or "")
-    return f"预填申请表（PDF）：{measure.title}" if measure else "预填申请表（PDF）"
+def _measure(job: PdfJob) -> Measure | None:
+    """The measure of an application form's job (the template titles the page with it); None for the report."""
+    return None if job.kind == "report" else catalog().measures.get(job.measure_id or "")
 
 
 def _again_url(job: PdfJob) -> str:
@@ -117,9 +117,11 @@ def job(token: str) -> Response:
     """Where a queued PDF stands: 排队中, 正在生成, then a download link (htmx polls the progress block)."""
     found = _own_job_or_404(token)
     state = pdf_jobs.state_of(found)
-    return render("documents/job.html", block="progress", job=found, state=state, title=_title(found),
+    stored = pdf_jobs.error_of(found) if state == PdfJobState.FAILED else ""
+    error = pdf_jobs.error_text(stored)
+    return render("documents/job.html", block="progress", job=found, state=state, measure=_measure(found),
                   ahead=pdf_jobs.position(db.session, found) if state == PdfJobState.QUEUED else 0,
-                  error=pdf_jobs.error_of(found) if state == PdfJobState.FAILED else "",
+                  error=error, error_in_chinese=bool(error) and error == stored and current_language() != "zh",
                   again_url=_again_url(found), in_flight=state in pdf_jobs.IN_FLIGHT,
                   waiting_long=pdf_jobs.waiting_long(found))
 

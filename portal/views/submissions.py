@@ -7,28 +7,32 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.clock import BEIJING, today
 from portal.extensions import db
 from portal.models import Submission
-from portal.policy.records import NO_MATERIALS_NOTE
+from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS
 from portal.profile.validate import DATES_FIELD
 from portal.services import accounts, attachments, frozen_pdfs, notifications, submission_history, timelimits
 from portal.services import submissions as service
 from portal.services.answers import profile_of
-from portal.services.routing import receipt_lines, routing_options, unit_name
+from portal.services.routing import receipt_lines, routing_options, stated_time_limit, unit_name
 from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.submissions import SubmissionError
 from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
-from portal.templating import render
+from portal.templating import current_language, render
 from portal.views.access import access
 from portal.views.params import since_or_400, whole_number
 
@@ -115,18 +119,19 @@ def index():
     """The enterprise's applications, newest first."""
     subs = service.for_enterprise(db.session, _eid())
     return render("submissions/index.html", subs=subs, status_zh=SubmissionStatus.labels(), title_of=title_of,
-                  unit_name=unit_name)
+                  unit_name=unit_name, local_title=local_title)
 
 
 def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"measure": measure, "units": routing_options(measure, profile.get("sectors")), "profile": profile,
-            "fields": FIELDS, "dates_field": DATES_FIELD, "no_materials_note": NO_MATERIALS_NOTE,
+            "fields": FIELDS, "dates_field": DATES_FIELD,
             "token": secrets.token_urlsafe(24),  # one per page render: a double tap sends the same one
             "existing": service.open_by_measure(db.session, _eid()).get(measure.id),
             "pdf_url": url_for("documents.application_pdf", measure_id=measure.id),
             "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
-            "status_zh": SubmissionStatus.labels(), **extra}
+            "status_zh": SubmissionStatus.labels(), "local_title": local_title,
+            **extra, "errors": [zh_runs(e) for e in extra.get("errors") or []]}
 
 
 @bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
@@ -155,12 +160,15 @@ def new(measure_id: str):
                                       uploads=uploads, upload_dir=upload_dir(), max_attachments=max_attachments())
     except SubmissionError as exc:
         return render("submissions/new.html", status=exc.status, **_new_context(measure, profile, errors=[str(exc)]))
-    flash("申请已提交，受理单位会在审核后通知您。" if created else "这份申请已经提交过了，无需重复提交。")
+    flash(_("申请已提交，受理单位会在审核后通知您。") if created else _("这份申请已经提交过了，无需重复提交。"))
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200, note: str = "") -> Response:
-    return render("submissions/detail.html", sub=sub, status=status, errors=errors or [], note=note,
+    stated = stated_time_limit(sub)
+    return render("submissions/detail.html", sub=sub, status=status, errors=[zh_runs(e) for e in errors or []],
+                  note=note, local_title=local_title, stated_limit=stated,
+                  stated_limit_local=_live_measure(sub, "time_limit_note", stated),
                   events=submission_history.history(db.session, sub, internal=False),
                   files=attachments.list_for(db.session, sub.id or 0), human_size=attachments.human_size,
                   returned=(submission_history.last_return_comment(db.session, sub)
@@ -192,7 +200,7 @@ def upload(submission_id: int):
         names = service.add_attachments(db.session, sub, current_user, uploads, upload_dir(), max_attachments())
     except SubmissionError as exc:
         return _detail(sub, [str(exc)], exc.status)
-    flash(f"已上传：{'、'.join(names)}。")
+    flash(_("已上传：%(names)s。", names=_("、").join(names)))
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
@@ -206,14 +214,27 @@ def resubmit(submission_id: int):
         service.resubmit(db.session, sub, current_user, note, today())
     except SubmissionError as exc:
         return _detail(sub, [str(exc)], exc.status, note=note)
-    flash("已重新提交，审核人员会继续办理。")
+    flash(_("已重新提交，审核人员会继续办理。"))
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+
+
+@bp.get(f"{PREFIX}/<int:submission_id>/files/<int:attachment_id>/remove")
+@access("enterprise")
+def confirm_remove_attachment(submission_id: int, attachment_id: int):
+    """Ask before removing a file (a page of its own, so the question works without JavaScript)."""
+    sub = _own_or_404(submission_id)
+    att = attachments.get(db.session, sub, attachment_id)
+    if att is None:
+        abort(404)
+    if att not in service.removable_attachments(db.session, sub):
+        return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
+    return render("submissions/remove_attachment.html", sub=sub, attachment=att, human_size=attachments.human_size)
 
 
 @bp.post(f"{PREFIX}/<int:submission_id>/files/<int:attachment_id>/remove")
 @access("enterprise")
 def remove_attachment(submission_id: int, attachment_id: int):
-    """Remove a file uploaded by mistake, until a reviewer has seen it."""
+    """Remove a file uploaded by mistake, until a reviewer has seen it (the confirmation page posts here)."""
     sub = _own_or_404(submission_id)
     try:
         name = service.remove_attachment(db.session, sub, current_user, attachment_id, upload_dir())
@@ -221,7 +242,7 @@ def remove_attachment(submission_id: int, attachment_id: int):
         if exc.status == 404:
             abort(404)
         return _detail(_own_or_404(submission_id), [str(exc)], exc.status)
-    flash(f"已删除附件：{name}。")
+    flash(_("已删除附件：%(name)s。", name=name))
     return redirect(url_for("submissions.detail", submission_id=sub.id), 303)
 
 
@@ -270,7 +291,53 @@ def notifications_read():
     return redirect(url_for("submissions.notifications_page"), 303)
 
 
+@bp.before_app_request
+def _language_first() -> None:
+    """Settle the request's language before any transaction starts. Flask-Babel chooses it on the first
+    gettext and keeps it for the request; choosing reads the signed-in user, which after a commit means a
+    query. A service translating its refusal while it holds the writers' lock in another session (a
+    standalone writer) would then wait for itself."""
+    if request.endpoint != "static":
+        get_locale()
+
+
 # -- template helpers -----------------------------------------------------------------------
+def _live_measure(sub: Submission, name: str, frozen: str) -> str:
+    """The unofficial ko/en wording of a field of the application's measure, while the measure still reads as
+    it did when frozen (`frozen`); "" in Chinese, without a translation, or once the measure has changed."""
+    lang = current_language()
+    measure = catalog().measures.get(sub.measure_id)
+    if lang == "zh" or measure is None or not frozen or getattr(measure, name) != frozen:
+        return ""
+    local = measure.local(name, lang)
+    return local if local != frozen else ""
+
+
+def local_title(sub: Submission) -> str:
+    """The application's measure title in Korean or English (unofficial), or "" (show the Chinese alone)."""
+    return _live_measure(sub, "title", title_of(sub))
+
+
+#: Runs of Chinese characters, with Chinese punctuation and full-width forms.
+_HAN_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+@bp.app_template_filter("zh_runs")
+def zh_runs(text: Any) -> Markup:
+    """Text that may hold Chinese (file and person names, stored messages, reviewers' comments), escaped, with
+    each Chinese run marked lang="zh-Hans" on a Korean or English page (unchanged on a Chinese one)."""
+    if isinstance(text, Markup):
+        return text
+    raw = "" if text is None else str(text)
+    if current_language() == "zh":
+        return escape(raw)
+    parts, at = [], 0
+    for run in _HAN_RUN.finditer(raw):
+        parts += [escape(raw[at:run.start()]), Markup('<span lang="zh-Hans">{}</span>').format(run.group(0))]
+        at = run.end()
+    return Markup("").join([*parts, escape(raw[at:])])
+
+
 def _unread_count() -> int:
     if not current_user.is_authenticated:
         return 0
@@ -310,7 +377,7 @@ def bj_time(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     local = value.astimezone(BEIJING)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{timelimits.date_text(local.date(), padded=False)} {local:%H:%M}"
 
 
 # -- live notifications badge ---------------------------------------------------------------
