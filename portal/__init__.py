@@ -74,7 +74,17 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     _production_checks(app)
     _trust_proxies(app)
 
-    from portal.extensions import babel, compress, csrf, db, htmx, limiter, login_manager, select_locale
+    from portal.extensions import (
+        babel,
+        compress,
+        csrf,
+        db,
+        htmx,
+        limiter,
+        login_manager,
+        select_locale,
+        settle_language,
+    )
 
     db.init_app(app)
     from portal import tasks
@@ -89,6 +99,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     htmx.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.before_request(settle_language)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, has_request_context, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
@@ -52,5 +52,16 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
 
 
+def settle_language() -> None:
+    """Choose the request's language before any transaction starts (a before_request hook).
+
+    Flask-Babel chooses on the first gettext and keeps it for the request; choosing reads the signed-in
+    user, which after a commit means a query. A service translating its refusal while another session
+    holds the writers' lock (a standalone writer on SQLite) would otherwise wait for itself.
+    """
+    if request.endpoint != "static":
+        get_locale()
+
+
 __all__ = ["babel", "compress", "csrf", "db", "failed_login", "htmx", "limiter", "login_account_key",
-           "login_client_key", "login_manager", "select_locale"]
+           "login_client_key", "login_manager", "select_locale", "settle_language"]

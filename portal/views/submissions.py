@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, send_file, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -289,16 +288,6 @@ def notifications_read():
     if request.form.get("open") and link.startswith("/") and not link.startswith("//") and "\\" not in link:
         return redirect(link, 303)
     return redirect(url_for("submissions.notifications_page"), 303)
-
-
-@bp.before_app_request
-def _language_first() -> None:
-    """Settle the request's language before any transaction starts. Flask-Babel chooses it on the first
-    gettext and keeps it for the request; choosing reads the signed-in user, which after a commit means a
-    query. A service translating its refusal while it holds the writers' lock in another session (a
-    standalone writer) would then wait for itself."""
-    if request.endpoint != "static":
-        get_locale()
 
 
 # -- template helpers -----------------------------------------------------------------------
