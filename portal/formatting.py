@@ -7,9 +7,11 @@ No Flask, no Jinja: templating registers these as filters, services and the PDF 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from portal.policy.wording import _
 from portal.policy.wording import mark as _l
 
 if TYPE_CHECKING:
@@ -88,3 +90,40 @@ def _option_label(field: Field, code: Any, dates: Mapping[str, str] | None) -> s
     if isinstance(dates, Mapping) and isinstance(code, str) and dates.get(code):
         label += f"（{dates[code]}）"
     return label
+
+
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+def text_lang(text: object) -> str:
+    """The `lang` of text a user typed (an enterprise name, an address): zh-Hans when it is written in Chinese
+    characters (and no Hangul), else "" (inherit the page's). A Korean page marks Chinese names as such."""
+    value = str(text or "")
+    return "zh-Hans" if _HAN.search(value) and not _HANGUL.search(value) else ""
+
+
+def answer_words(value: Any, f: Field, lang: str, dates: dict[str, str] | None = None) -> str:
+    """An answer in the interface language: option labels, yes/no, number and unit (Chinese: formatting.answer_text)."""
+    if lang == "zh":
+        return answer_text(value, f, dates)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return _("是", lang) if value else _("否", lang)
+
+    def option(code: Any) -> str:
+        o = f.option(code) if isinstance(code, str) else None
+        word = o.label(lang) if o else str(code)
+        return f"{word} ({dates[code]})" if dates and isinstance(code, str) and dates.get(code) else word
+
+    if isinstance(value, list):
+        return "; ".join(option(c) for c in value) or _("（都不是）", lang)
+    if f.kind in ("choice", "multi") and isinstance(value, str):
+        return option(value)
+    if isinstance(value, int | float):
+        if lang == "en" and f.unit_zh == "万元":
+            return f"CNY {wan(value * 10000)}"
+        return f"{number(value)}{f.unit(lang)}" if lang == "ko" else \
+            f"{number(value)} {f.unit(lang)}".strip()
+    return str(value)

@@ -99,6 +99,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         return {"today": clock.today(), "csrf_token": generate_csrf, "gate_open": gate_open,
+                "answer_words": formatting.answer_words, "text_lang": formatting.text_lang,
                 "current_user": current_user, "lang": current_language(),
                 "html_lang": HTML_LANG.get(current_language(), HTML_LANG[DEFAULT]), "html_langs": HTML_LANG,
                 "language_names": NAMES,

@@ -115,12 +115,12 @@ def test_submitting_in_english(app: Flask) -> None:
     new = _page(browser, f"/app/submissions/new/{MEASURE}")
     assert "Apply: Faster approvals" in new and "Submit application" in new and "Receiving unit" in new
     assert '<span class="zh-original" lang="zh-Hans">提高审批效能</span>' in new  # the Chinese beside it
-    assert "unofficial translation" in new and "(lead unit)" in new
+    assert "Unofficial translation" in new and "(lead unit)" in new
     assert '<span lang="zh-Hans">医疗器械注册处</span>' in new
     sid = submission_id(submit(browser, files=[("营业执照.pdf", PDF)]))
     detail = _page(browser, f"/app/submissions/{sid}")
     for text in ("Receipt", "Reference", "QXZC-2026-000001", "Submitted", "Attachments", "History",
-                 "Application submitted, reference QXZC-2026-000001, receiving unit:", "Answers as submitted",
+                 "Application submitted, reference QXZC-2026-000001, receiving unit:", "Answers at submission",
                  "Time limit 3 months: counted from the day the receiving unit confirms", "Faster approvals"):
         assert text in detail, text
     assert "Application submitted. The receiving unit will notify you after its review." in detail  # flash
@@ -134,7 +134,7 @@ def test_submitting_in_korean(app: Flask) -> None:
     _, browser = _in(app, "ko")
     new = _page(browser, f"/app/submissions/new/{MEASURE}")
     assert "신청 제출 확인" in new and "접수 기관" in new
-    assert '<span lang="zh-Hans">提高审批效能</span>' in new  # no translation: the Chinese alone, marked
+    assert '<span class="zh-original" lang="zh-Hans">提高审批效能</span>' in new  # beside the data's Korean title
     sid = submission_id(submit(browser))
     detail = _page(browser, f"/app/submissions/{sid}")
     assert "접수 확인증" in detail and "제출됨" in detail and "처리 기록" in detail and "신청 제출, 접수 번호" in detail

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, url_for
@@ -12,7 +11,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from portal import formatting
 from portal.clock import today
 from portal.extensions import db
 from portal.policy.catalog import catalog
@@ -37,43 +35,6 @@ STATUS_LABELS = {
     SubmissionStatus.APPROVED: _l("已通过"), SubmissionStatus.REJECTED: _l("未通过"),
     SubmissionStatus.FORWARDED: _l("已转交其他单位"),
 }
-_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
-_HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
-
-
-def text_lang(text: object) -> str:
-    """The `lang` of text a user typed (an enterprise name, an address): zh-Hans when it is written in Chinese
-    characters (and no Hangul), else "" (inherit the page's). A Korean page marks Chinese names as such."""
-    value = str(text or "")
-    return "zh-Hans" if _HAN.search(value) and not _HANGUL.search(value) else ""
-
-
-def answer_words(value: Any, f: Field, lang: str, dates: dict[str, str] | None = None) -> str:
-    """An answer in the interface language: option labels, yes/no, number and unit (Chinese: formatting.answer_text)."""
-    if lang == "zh":
-        return formatting.answer_text(value, f, dates)
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return _("是") if value else _("否")
-
-    def option(code: Any) -> str:
-        o = f.option(code) if isinstance(code, str) else None
-        word = o.label(lang) if o else str(code)
-        return f"{word} ({dates[code]})" if dates and isinstance(code, str) and dates.get(code) else word
-
-    if isinstance(value, list):
-        return "; ".join(option(c) for c in value) or _("（都不是）")
-    if f.kind in ("choice", "multi") and isinstance(value, str):
-        return option(value)
-    if isinstance(value, int | float):
-        if lang == "en" and f.unit_zh == "万元":
-            return f"CNY {formatting.wan(value * 10000)}"
-        return f"{formatting.number(value)}{f.unit(lang)}" if lang == "ko" else \
-            f"{formatting.number(value)} {f.unit(lang)}".strip()
-    return str(value)
-
-
 def _enterprise_id() -> int:
     return int(current_user.enterprise_id)
 
@@ -391,7 +352,7 @@ def _answers_cursor_first() -> None:
 
 @bp.context_processor
 def _feed_cursor() -> dict[str, Any]:
-    return {"answers_cursor": g.get("answers_cursor", 0), "answer_words": answer_words, "text_lang": text_lang}
+    return {"answers_cursor": g.get("answers_cursor", 0)}
 
 
 @bp.get("/app/updates")
