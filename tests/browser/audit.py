@@ -36,7 +36,10 @@ _CHINESE_OUTSIDE_ZH = r"""() => {
   const inChinese = el => { const owner = el && el.closest('[lang]');
                             return !!owner && owner.getAttribute('lang').toLowerCase().startsWith('zh'); };
   const found = [];
-  if (han.test(document.title) && !inChinese(document.querySelector('title'))) found.push('<title> ' + document.title);
+  // A title cannot mark a language inside it: its own part (before " · ") must be in the page's language;
+  // what follows names a context (a unit, a document), which may be a Chinese proper name.
+  const own = document.title.split(' · ')[0];
+  if (han.test(own) && !inChinese(document.querySelector('title'))) found.push('<title> ' + document.title);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode, el = node.parentElement;
