@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
+
 from portal.policy.wording import _
 from portal.policy.wording import mark as _l
 
@@ -92,15 +94,40 @@ def _option_label(field: Field, code: Any, dates: Mapping[str, str] | None) -> s
     return label
 
 
-_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+# Chinese text: Han ideographs and CJK / full-width punctuation (Hangul lies elsewhere in Unicode). A run
+# keeps the digits, spaces and ASCII punctuation between Chinese words ("2026年第5号") in one piece.
+_CHINESE = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6"
+_CHINESE_RUN = re.compile(f"[{_CHINESE}]+(?:[0-9 .,%()\\-]*[{_CHINESE}]+)*")
 _HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+def has_chinese(text: object) -> bool:
+    return bool(text) and _CHINESE_RUN.search(str(text)) is not None
 
 
 def text_lang(text: object) -> str:
     """The `lang` of text a user typed (an enterprise name, an address): zh-Hans when it is written in Chinese
     characters (and no Hangul), else "" (inherit the page's). A Korean page marks Chinese names as such."""
     value = str(text or "")
-    return "zh-Hans" if _HAN.search(value) and not _HANGUL.search(value) else ""
+    return "zh-Hans" if has_chinese(value) and not _HANGUL.search(value) else ""
+
+
+def mark_chinese(text: Any, lang: str) -> Markup:
+    """Escaped text with each run of Chinese in <span lang="zh-Hans"> when the page or document is in Korean or
+    English (a citation, a unit name, a file name, a stored message): screen readers and fonts then treat it as
+    Chinese. On a Chinese page the text is only escaped. Markup passed in is trusted as it is."""
+    if isinstance(text, Markup):
+        if lang == "zh" or not has_chinese(text):
+            return text
+        return Markup(_CHINESE_RUN.sub(lambda run: f'<span lang="zh-Hans">{run.group()}</span>', str(text)))  # noqa: S704 - already markup
+    raw = "" if text is None else str(text)
+    if lang == "zh" or not has_chinese(raw):
+        return escape(raw)
+    parts, at = [], 0
+    for run in _CHINESE_RUN.finditer(raw):
+        parts += [escape(raw[at:run.start()]), Markup('<span lang="zh-Hans">{}</span>').format(run.group())]
+        at = run.end()
+    return Markup("").join([*parts, escape(raw[at:])])
 
 
 def answer_words(value: Any, f: Field, lang: str, dates: dict[str, str] | None = None) -> str:

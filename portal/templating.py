@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Flask, Response, current_app, g, make_response, render_template, request, session
@@ -10,7 +9,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from portal import clock, formatting
 from portal.extensions import htmx
@@ -52,24 +51,15 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT)
 
 
-# Runs of Chinese (ideographs and their punctuation, with the numbers and spaces between them).
-_HAN = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e\u2014\u2018\u2019\u201c\u201d\u2026"
-_HAN_RUN = re.compile(f"[{_HAN}]+(?:[0-9 .,%()\\-]*[{_HAN}]+)*")
+def zh_lang_attribute(text: object) -> Markup:
+    """` lang="zh-Hans"` for text someone typed in Chinese (a name), else nothing (formatting.text_lang)."""
+    lang = formatting.text_lang(text)
+    return Markup(f' lang="{lang}"') if lang else Markup("")  # noqa: S704 - a constant
 
 
 def zh_spans(text: Any) -> Markup:
-    """Text that may hold Chinese inside Korean or English (a citation, an untranslated label): each
-    run of Chinese in <span lang="zh-Hans">, so screen readers and fonts treat it as Chinese.
-    On a Chinese page the text is only escaped."""
-    safe = text if isinstance(text, Markup) else escape("" if text is None else str(text))
-    if current_language() == DEFAULT:
-        return safe
-    # Escaping leaves Chinese as it is, and markup here is our own (no Chinese inside a tag).
-    return Markup(_HAN_RUN.sub(lambda found: f'<span lang="zh-Hans">{found.group()}</span>', str(safe)))  # noqa: S704 - escaped above
-
-
-def has_han(text: Any) -> bool:
-    return bool(text) and _HAN_RUN.search(str(text)) is not None
+    """Each run of Chinese in <span lang="zh-Hans"> on a Korean or English page (formatting.mark_chinese)."""
+    return formatting.mark_chinese(text, current_language())
 
 
 def local_date(value: Any) -> str:
@@ -86,6 +76,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["wan"] = formatting.wan
     app.jinja_env.filters["date"] = local_date
     app.jinja_env.filters["zh_spans"] = zh_spans
+    app.jinja_env.filters["zh_lang"] = zh_lang_attribute
     app.jinja_env.filters["tl"] = translated_label
     app.jinja_env.filters["tl_pair"] = lambda pair: (pair[0], translated_label(pair[1]))
     app.jinja_env.filters["money"] = lambda value: money(value, current_language())
@@ -104,7 +95,7 @@ def register(app: Flask) -> None:
                 "html_lang": HTML_LANG.get(current_language(), HTML_LANG[DEFAULT]), "html_langs": HTML_LANG,
                 "language_names": NAMES,
                 "kind_label": lambda kind: translated_label(MEASURE_KINDS.get(kind)),
-                "no_materials_note": NO_MATERIALS_NOTE, "has_han": has_han}
+                "no_materials_note": NO_MATERIALS_NOTE, "has_chinese": formatting.has_chinese}
 
     app.after_request(security_headers)
 

@@ -7,7 +7,6 @@ E-mails are written in the recipient's language when they are built (in the requ
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
@@ -19,8 +18,8 @@ from portal.models import Notification, User
 from portal.services import accounts, notifications
 from portal.services.notifications import Mail
 from tests.factories import PASSWORD, Browser, make_user, signed_in
+from tests.i18n_pages import CJK, stray_chinese
 
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -31,52 +30,6 @@ def mails(monkeypatch: pytest.MonkeyPatch) -> list[Mail]:
     monkeypatch.setattr(accounts, "send_mail", sent.append)
     monkeypatch.setattr(notifications, "send_mail", sent.append)
     return sent
-
-
-class _StrayChinese(HTMLParser):
-    """Chinese characters in text (or in labels a screen reader speaks) outside any lang="zh-Hans" element."""
-
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-    SPOKEN = ("aria-label", "title", "placeholder", "alt")
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.stack: list[tuple[str, bool]] = []
-        self.found: list[str] = []
-
-    def _chinese(self) -> bool:
-        return any(zh for _, zh in self.stack)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        zh = (values.get("lang") or "").startswith("zh")
-        if not (zh or self._chinese()):
-            self.found += [f"{tag}[{name}]={values[name]}" for name in self.SPOKEN
-                           if HAN.search(values.get(name) or "")]
-        if tag not in self.VOID:
-            self.stack.append((tag, zh))
-
-    def handle_endtag(self, tag: str) -> None:
-        for i in range(len(self.stack) - 1, -1, -1):
-            if self.stack[i][0] == tag:
-                del self.stack[i:]
-                break
-
-    def handle_data(self, data: str) -> None:
-        inside = [t for t, _ in self.stack]
-        if HAN.search(data) and not self._chinese() and not {"script", "style", "title"} & set(inside):
-            self.found.append(data.strip()[:80])
-
-
-def stray_chinese(html: str) -> list[str]:
-    parser = _StrayChinese()
-    parser.feed(html)
-    return parser.found
-
-
-def _without_times(found: list[str]) -> list[str]:
-    """Leave out times written by the shared `bj_time` filter (portal/views/submissions.py), localised there."""
-    return [text for text in found if not re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", text)]
 
 
 def _body(html: str) -> str:
@@ -119,7 +72,7 @@ def test_registering_in_korean_stores_korean_and_the_next_page_is_korean(app: Fl
     (mail,) = mails
     assert mail.to == "kim@example.com" and "이메일 주소를 인증해 주십시오" in mail.subject
     assert "김민준 님, 안녕하십니까." in mail.body and "/verify-email/" in mail.body
-    assert not HAN.search(mail.subject + mail.body)
+    assert not CJK.search(mail.subject + mail.body)
 
 
 def test_registering_from_an_english_page_without_choosing_stores_english(app: Flask, mails: list[Mail]) -> None:
@@ -127,7 +80,7 @@ def test_registering_from_an_english_page_without_choosing_stores_english(app: F
     assert resp.status_code == 302
     with app.app_context():
         assert db.session.exec(select(User).where(User.email == "page-en@example.com")).one().language == "en"
-    assert "Please confirm your e-mail address" in mails[0].subject and not HAN.search(mails[0].body)
+    assert "Please confirm your e-mail address" in mails[0].subject and not CJK.search(mails[0].body)
 
 
 def test_registering_in_chinese_is_unchanged(app: Flask, mails: list[Mail]) -> None:
@@ -152,7 +105,7 @@ def test_a_taken_address_gets_its_owners_language_and_the_visitor_the_same_page(
         "lang=ko") == 1
     owner_mail = next(m for m in mails if m.to == owner["email"])
     assert "Someone tried to register with your e-mail address" in owner_mail.subject
-    assert "/verify-email/" not in owner_mail.body and not HAN.search(owner_mail.body)
+    assert "/verify-email/" not in owner_mail.body and not CJK.search(owner_mail.body)
     assert "이메일 주소를 인증해 주십시오" in next(m for m in mails if m.to == "fresh@example.com").subject
 
 
@@ -213,7 +166,7 @@ def test_the_account_page_changes_the_language(app: Flask) -> None:
     page = browser.get("/account").get_data(as_text=True)
     assert '<html lang="en"' in page and "Interface language changed." in page and "Account and devices" in page
     assert re.search(r'value="en" checked', page)
-    assert _without_times(stray_chinese(_body(page))) == []
+    assert stray_chinese(_body(page)) == []
     assert browser.post("/account/language", {"language": "fr"}).status_code == 422
     assert browser.client.post("/account/language", data={"language": "ko"}).status_code == 400  # no CSRF token
 
@@ -226,7 +179,7 @@ def test_the_account_page_in_korean_names_devices_and_tokens(app: Flask) -> None
     assert resp.status_code == 422 and "토큰 이름을 입력하십시오" in html
     created = browser.post("/account/tokens", {"name": "office", "scope": "write"}).get_data(as_text=True)
     assert "읽기·쓰기" in created and "(이 기기)" in created and "알 수 없는 기기" in created
-    assert _without_times(stray_chinese(_body(created))) == []
+    assert stray_chinese(_body(created)) == []
 
 
 @pytest.mark.parametrize(("url", "status", "words"), [

@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -34,44 +33,9 @@ from tests.factories import (
     submission_id,
     submit,
 )
+from tests.i18n_pages import CJK, stray_chinese
 
 pytestmark = pytest.mark.usefixtures("fake_pdf")
-CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class _StrayChinese(HTMLParser):
-    """Text inside <main> with Chinese characters that no lang="zh-Hans" element encloses."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[tuple[str, bool, bool]] = []  # (tag, inside main, inside zh-Hans)
-        self.stray: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        main, zh = self.stack[-1][1:] if self.stack else (False, False)
-        found = dict(attrs)
-        if tag == "main":
-            main = True
-        if "lang" in found:
-            zh = found["lang"] == "zh-Hans"
-        if tag not in VOID:
-            self.stack.append((tag, main, zh))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        if self.stack and self.stack[-1][1] and not self.stack[-1][2] and CJK.search(data):
-            self.stray.append(data.strip())
-
-
-def stray_chinese(html: str) -> list[str]:
-    parser = _StrayChinese()
-    parser.feed(html)
-    return parser.stray
 
 
 def test_the_checker_finds_unmarked_chinese() -> None:

@@ -11,7 +11,6 @@ its template adds glosses of the labels in the reader's language.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +21,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from jinja2 import pass_context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from portal.formatting import answer_text, number, percent, wan, zh_date
+from portal.formatting import answer_text, mark_chinese, number, percent, wan, zh_date
 from portal.i18n import HTML_LANG
 from portal.pdf.request import REPORT_STATUSES, PdfRequest, resolve_unit
 from portal.policy.catalog import catalog
@@ -108,12 +107,6 @@ def clause_sep() -> str:
     return "；" if current_lang() == "zh" else "; "
 
 
-# Han characters with the CJK punctuation around and between them (a citation, a unit name, an option).
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_PUNCT = "\u3000-\u303f\uff01-\uff60\uffe0-\uffe6"
-_CJK_RUN = re.compile(f"[{_HAN}{_CJK_PUNCT}](?:[{_HAN}{_CJK_PUNCT}0-9A-Za-z .,%·—-]*[{_HAN}{_CJK_PUNCT}])?")
-
-
 def zh_runs(text: Any) -> Markup:
     """Escaped text whose Chinese runs carry lang="zh-Hans" when the document is in Korean or English.
 
@@ -121,16 +114,7 @@ def zh_runs(text: Any) -> Markup:
     typed) stays Chinese inside a Korean or English report: marked, it gets Chinese glyphs and is read as
     Chinese by assistive technology.
     """
-    text = "" if text is None else text.unescape() if isinstance(text, Markup) else str(text)
-    if current_lang() == "zh" or not _CJK_RUN.search(text):
-        return escape(text)
-    out, last = [], 0
-    for match in _CJK_RUN.finditer(text):
-        out.append(escape(text[last:match.start()]))
-        out.append(Markup('<span lang="zh-Hans">%s</span>') % match.group())
-        last = match.end()
-    out.append(escape(text[last:]))
-    return Markup("").join(out)
+    return mark_chinese(text, current_lang())
 
 
 @pass_context

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from flask import Blueprint, flash, redirect, url_for
@@ -10,7 +9,6 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
-from markupsafe import Markup
 
 from portal.extensions import db
 from portal.i18n import LANGUAGES, NAMES
@@ -25,7 +23,6 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 # Enough to recognise one's own devices; order matters (Edge and WeChat also say "Chrome"/"Safari").
 _BROWSERS = (("MicroMessenger", _l("微信")), ("Edg/", "Edge"), ("Firefox", "Firefox"), ("Chrome", "Chrome"),
              ("Safari", "Safari"))
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
             ("Mac OS X", "macOS"), ("Linux", "Linux"))
 
@@ -37,13 +34,6 @@ def device_label(user_agent: str | None) -> str:
     browser = next((name for key, name in _BROWSERS if key in ua), "")
     system = next((name for key, name in _SYSTEMS if key in ua), "")
     return " · ".join(str(p) for p in (browser, system) if p) or _("未知设备")
-
-
-@bp.app_template_filter("zh_lang")
-def zh_lang(text: object) -> Markup:
-    """` lang="zh-Hans"` for text with Chinese characters in it (a name someone typed), else nothing: on a Korean
-    or English page, Chinese names are marked so screen readers and fonts treat them as Chinese."""
-    return Markup(' lang="zh-Hans"') if HAN.search(str(text or "")) else Markup("")
 
 
 def _page(new_token: str = "", error: str = "", status: int = 200,  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.clock import BEIJING, today
@@ -31,7 +29,7 @@ from portal.services.routing import receipt_lines, routing_options, stated_time_
 from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.submissions import SubmissionError
 from portal.statuses import UPLOAD_STATUSES, SubmissionStatus
-from portal.templating import current_language, render
+from portal.templating import current_language, render, zh_spans
 from portal.views.access import access
 from portal.views.params import since_or_400, whole_number
 
@@ -130,7 +128,7 @@ def _new_context(measure: Any, profile: dict[str, Any], **extra: Any) -> dict[st
             "max_attachments": max_attachments(),
             "max_file": attachments.human_size(max_file_bytes()), "chosen": request.form.get("unit", ""),
             "status_zh": SubmissionStatus.labels(), "local_title": local_title,
-            **extra, "errors": [zh_runs(e) for e in extra.get("errors") or []]}
+            **extra, "errors": [zh_spans(e) for e in extra.get("errors") or []]}
 
 
 @bp.route(f"{PREFIX}/new/<measure_id>", methods=["GET", "POST"])
@@ -165,7 +163,7 @@ def new(measure_id: str):
 
 def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200, note: str = "") -> Response:
     stated = stated_time_limit(sub)
-    return render("submissions/detail.html", sub=sub, status=status, errors=[zh_runs(e) for e in errors or []],
+    return render("submissions/detail.html", sub=sub, status=status, errors=[zh_spans(e) for e in errors or []],
                   note=note, local_title=local_title, stated_limit=stated,
                   stated_limit_local=_live_measure(sub, "time_limit_note", stated),
                   events=submission_history.history(db.session, sub, internal=False),
@@ -305,26 +303,6 @@ def _live_measure(sub: Submission, name: str, frozen: str) -> str:
 def local_title(sub: Submission) -> str:
     """The application's measure title in Korean or English (unofficial), or "" (show the Chinese alone)."""
     return _live_measure(sub, "title", title_of(sub))
-
-
-#: Runs of Chinese characters, with Chinese punctuation and full-width forms.
-_HAN_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
-
-
-@bp.app_template_filter("zh_runs")
-def zh_runs(text: Any) -> Markup:
-    """Text that may hold Chinese (file and person names, stored messages, reviewers' comments), escaped, with
-    each Chinese run marked lang="zh-Hans" on a Korean or English page (unchanged on a Chinese one)."""
-    if isinstance(text, Markup):
-        return text
-    raw = "" if text is None else str(text)
-    if current_language() == "zh":
-        return escape(raw)
-    parts, at = [], 0
-    for run in _HAN_RUN.finditer(raw):
-        parts += [escape(raw[at:run.start()]), Markup('<span lang="zh-Hans">{}</span>').format(run.group(0))]
-        at = run.end()
-    return Markup("").join([*parts, escape(raw[at:])])
 
 
 def _unread_count() -> int:

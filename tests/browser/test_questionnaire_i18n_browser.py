@@ -5,27 +5,10 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Browser as PwBrowser
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
+from tests.browser.audit import chinese_outside_policy_text
 from tests.browser.factories import PHONE, LiveServer, login
-
-# Chinese text on the page that no lang="zh-Hans" element holds (scripts and styles aside).
-STRAY_CHINESE = """() => {
-  const han = /[\\u3400-\\u9fff\\uf900-\\ufaff\\u3000-\\u303f\\uff01-\\uff5e]/;
-  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
-  const found = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const el = node.parentElement;
-    if (!han.test(node.textContent) || el.closest('[lang="zh-Hans"], script, style')) continue;
-    found.push(node.textContent.trim());
-  }
-  return found;
-}"""
-
-
-def stray_chinese(page: Page) -> list[str]:
-    return page.evaluate(STRAY_CHINESE)
-
 
 WORDS = {
     "en": {"step": "Location and ownership", "saved": "Saved", "announced": "Saved: Location",
@@ -50,7 +33,7 @@ def test_a_phone_in_english_or_korean_fills_in_saves_and_goes_offline_in_that_la
         expect(page).to_have_url(live.url + "/q/location")
         expect(page.locator("html")).to_have_attribute("lang", lang)
         expect(page.locator("h1")).to_contain_text(words["step"])
-        assert stray_chinese(page) == []
+        assert chinese_outside_policy_text(page) == []
         expect(page.locator("html[data-offline-ready]")).to_have_count(1)  # the worker has the steps and words
 
         page.check("input[name=location][value=zhonghan_zone]")
@@ -67,6 +50,6 @@ def test_a_phone_in_english_or_korean_fills_in_saves_and_goes_offline_in_that_la
         expect(page.locator("h1")).to_have_text(words["heading"])
         expect(page.get_by_role("link", name=words["back"])).to_have_attribute("href", "/q")
         expect(page.locator("#outbox-status")).to_have_text(words["offline"])
-        assert stray_chinese(page) == []
+        assert chinese_outside_policy_text(page) == []
     finally:
         context.close()
