@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from babel.dates import format_date
 from markupsafe import Markup, escape
 
 from portal.policy.wording import _
@@ -53,18 +54,12 @@ def zh_date(value: dt.date | dt.datetime | None) -> str:
 
 
 def local_date(value: dt.date | dt.datetime | None, lang: str = "zh") -> str:
-    """A date as the reader writes it: zh 2026年6月1日, ko 2026년 6월 1일, en 1 June 2026."""
+    """A date as the reader writes it (CLDR's long form): zh 2026年6月1日, ko 2026년 6월 1일, en June 1, 2026."""
     if not value:
         return ""
-    if lang == "ko":
-        return f"{value.year}년 {value.month}월 {value.day}일"
-    if lang == "en":
-        return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+    if lang in ("ko", "en"):
+        return format_date(value, "long", locale=lang)
     return zh_date(value)
-
-
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
 
 
 def answer_text(value: Any, field: Field, dates: Mapping[str, str] | None = None) -> str:

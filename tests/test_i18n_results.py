@@ -46,7 +46,7 @@ def test_dates_in_each_language() -> None:
     day = dt.date(2026, 6, 1)
     assert local_date(day, "zh") == "2026年6月1日"
     assert local_date(day, "ko") == "2026년 6월 1일"
-    assert local_date(day, "en") == "1 June 2026"
+    assert local_date(day, "en") == "June 1, 2026"
     assert local_date(None, "en") == ""
 
 

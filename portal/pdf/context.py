@@ -23,9 +23,11 @@ from flask_babel import ngettext
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from portal.formatting import answer_text, mark_chinese, number, percent, wan, zh_date
+from portal import formatting
+from portal.formatting import answer_text, mark_chinese, number, percent, wan
 from portal.i18n import HTML_LANG
 from portal.pdf.request import REPORT_STATUSES, PdfRequest, resolve_unit
+from portal.policy import wording
 from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate, grouped, match_profile, total_max_cash
 from portal.policy.records import AMOUNT_UNITS, BENEFIT_KINDS, Catalog, Measure
@@ -68,33 +70,20 @@ def current_lang() -> str:
 
 def money(value: float | None) -> str:
     """An amount given in 万元, as the reader's language writes it: 500 万元, 500만 위안, CNY 5,000,000."""
-    if value is None:
-        return ""
-    lang = current_lang()
-    if lang == "ko":
-        return f"{wan(value)}만 위안"
-    if lang == "en":
-        return f"CNY {number(round(value * 10000, 2))}"
-    return f"{wan(value)} 万元"
+    return wording.money(value, current_lang())
 
 
 def money_range(low: float, high: float) -> str:
     """50—200 万元, 50—200만 위안, CNY 500,000–2,000,000."""
     lang = current_lang()
-    if lang == "ko":
-        return f"{wan(low)}—{wan(high)}만 위안"
     if lang == "en":
-        return f"CNY {number(round(low * 10000, 2))}–{number(round(high * 10000, 2))}"
-    return f"{wan(low)}—{wan(high)} 万元"
+        return f"{wording.money(low, lang)}–{wording.money(high, lang).removeprefix('CNY ')}"
+    return f"{wan(low)}—{wording.money(high, lang)}"
 
 
 def local_date(value: dt.date | None) -> str:
     """2026年6月1日, 2026년 6월 1일, June 1, 2026."""
-    if value is None:
-        return ""
-    if current_lang() == "zh":
-        return zh_date(value)
-    return flask_babel.format_date(value, "long")
+    return formatting.local_date(value, current_lang())
 
 
 def list_sep() -> str:

@@ -13,9 +13,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 
+from portal import formatting
 from portal.clock import local_date
 from portal.models import Submission
 from portal.statuses import FINAL_STATUSES, SubmissionStatus
@@ -29,7 +30,7 @@ def date_text(day: dt.date, *, padded: bool = True) -> str:
     June 1, 2026."""
     language = getattr(get_locale(), "language", "zh")
     if language in ("ko", "en"):
-        return format_date(day, "long")
+        return formatting.local_date(day, language)
     return f"{day.year}年{day.month:02d}月{day.day:02d}日" if padded else f"{day.year}年{day.month}月{day.day}日"
 
 
