@@ -53,6 +53,17 @@ def zh_date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
+def money(wan_amount: float | None, lang: str = "zh") -> str:
+    """An amount in 万元 as the reader writes it: zh "500 万元", ko "500만 위안", en "CNY 5,000,000"."""
+    if wan_amount is None:
+        return ""
+    if lang == "en":
+        return "CNY " + wan(round(float(wan_amount) * 10000, 2))
+    if lang == "ko":
+        return f"{wan(wan_amount)}만 위안"
+    return f"{wan(wan_amount)} 万元"
+
+
 def local_date(value: dt.date | dt.datetime | None, lang: str = "zh") -> str:
     """A date as the reader writes it (CLDR's long form): zh 2026年6月1日, ko 2026년 6월 1일, en June 1, 2026."""
     if not value:

@@ -13,9 +13,10 @@ from markupsafe import Markup
 
 from portal import clock, formatting
 from portal.extensions import htmx
+from portal.formatting import money
 from portal.i18n import DEFAULT, HTML_LANG, NAMES
 from portal.policy.records import MEASURE_KINDS, NO_MATERIALS_NOTE
-from portal.policy.wording import label, money
+from portal.policy.wording import label
 from portal.profile.fields import gate_open
 
 

@@ -27,7 +27,6 @@ from portal import formatting
 from portal.formatting import answer_text, mark_chinese, number, percent, wan
 from portal.i18n import HTML_LANG
 from portal.pdf.request import REPORT_STATUSES, PdfRequest, resolve_unit
-from portal.policy import wording
 from portal.policy.catalog import catalog
 from portal.policy.matching import MatchResult, evaluate, grouped, match_profile, total_max_cash
 from portal.policy.records import AMOUNT_UNITS, BENEFIT_KINDS, Catalog, Measure
@@ -70,15 +69,15 @@ def current_lang() -> str:
 
 def money(value: float | None) -> str:
     """An amount given in 万元, as the reader's language writes it: 500 万元, 500만 위안, CNY 5,000,000."""
-    return wording.money(value, current_lang())
+    return formatting.money(value, current_lang())
 
 
 def money_range(low: float, high: float) -> str:
     """50—200 万元, 50—200만 위안, CNY 500,000–2,000,000."""
     lang = current_lang()
     if lang == "en":
-        return f"{wording.money(low, lang)}–{wording.money(high, lang).removeprefix('CNY ')}"
-    return f"{wan(low)}—{wording.money(high, lang)}"
+        return f"{formatting.money(low, lang)}–{formatting.money(high, lang).removeprefix('CNY ')}"
+    return f"{wan(low)}—{formatting.money(high, lang)}"
 
 
 def local_date(value: dt.date | None) -> str:

@@ -31,9 +31,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from portal.formatting import money
 from portal.policy.translations import TranslationError, Translations, pick
 from portal.policy.translations import parse as parse_translations
-from portal.policy.wording import _, join_and, join_both, join_enum, join_list, join_or, money
+from portal.policy.wording import _, join_and, join_both, join_enum, join_list, join_or
 from portal.profile.fields import FIELDS_BY_NAME, Field
 
 Profile = Mapping[str, Any]

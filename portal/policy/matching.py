@@ -18,12 +18,12 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from portal import clock
-from portal.formatting import local_date
+from portal.formatting import local_date, money
 from portal.formatting import wan as _wan
 from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
 from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
-from portal.policy.wording import _, join_list, label, money
+from portal.policy.wording import _, join_list, label
 from portal.policy.wording import mark as _l
 from portal.profile.fields import apply_gates
 from portal.statuses import MatchStatus

@@ -68,19 +68,3 @@ def join_list(items: list[str], lang: str) -> str:
 
 def join_enum(items: list[str], lang: str) -> str:
     return _ENUM[norm(lang)].join(items)
-
-
-def money(wan: float | None, lang: str = "zh") -> str:
-    """An amount in 万元 as the reader writes it: zh "500" (the caller adds 万元), ko "500만 위안",
-    en "CNY 5,000,000"."""
-    from portal.formatting import wan as fmt_wan
-
-    if wan is None:
-        return ""
-    lang = norm(lang)
-    if lang == "en":
-        yuan = round(float(wan) * 10000, 2)
-        return "CNY " + fmt_wan(yuan)
-    if lang == "ko":
-        return f"{fmt_wan(wan)}만 위안"
-    return f"{fmt_wan(wan)} 万元"
