@@ -163,6 +163,15 @@ def set_answers(app: Flask, user: dict[str, Any], answers: dict[str, Any]) -> No
             answer_service.save_answer(session, user["enterprise_id"], user["id"], name, value, None)
 
 
+def autosave(browser: Browser, **answers: object) -> None:
+    """Answer questions as the questionnaire's autosave does, one POST each (a list sends its `__present`)."""
+    for name, value in answers.items():
+        data: dict[str, Any] = {name: value}
+        if isinstance(value, list):
+            data[f"{name}__present"] = "1"
+        assert browser.post(f"/q/answer/{name}", data).status_code == 200
+
+
 def enterprise(app: Flask, answers: dict[str, Any] | None = None, name: str = "测试企业") -> tuple[dict, Browser]:
     """A signed-in enterprise user with the given answers."""
     user = make_user(app, "enterprise", enterprise=name)

@@ -11,20 +11,12 @@ from sqlmodel import func, select
 
 from portal.extensions import db
 from portal.models import IssuedDocument
-from tests.factories import Browser
-
-
-def _answer(browser: Browser, **answers: object) -> None:
-    for name, value in answers.items():
-        data = {name: value}
-        if isinstance(value, list):
-            data[f"{name}__present"] = "1"
-        assert browser.post(f"/q/answer/{name}", data).status_code == 200
+from tests.factories import Browser, autosave
 
 
 def test_application_pdf_download_is_prefilled_cached_and_verifiable(logged_in: Browser, app: Flask,
                                                                       client) -> None:  # type: ignore[no-untyped-def]
-    _answer(logged_in, enterprise_name="吉林下载测试药业有限公司", location="changchun_other",
+    autosave(logged_in, enterprise_name="吉林下载测试药业有限公司", location="changchun_other",
             sectors=["chemical_drug"], milestones=["clinical_trial_approval"])
     results = logged_in.get("/results").get_data(as_text=True)
     assert "/results/d003-01/application.pdf" in results and "/results/report.pdf" in results
@@ -51,7 +43,7 @@ def test_application_pdf_download_is_prefilled_cached_and_verifiable(logged_in: 
 
 
 def test_report_pdf_and_refusals(logged_in: Browser) -> None:
-    _answer(logged_in, enterprise_name="报告测试企业", location="zhonghan_zone")
+    autosave(logged_in, enterprise_name="报告测试企业", location="zhonghan_zone")
     report = logged_in.get("/results/report.pdf")
     assert report.status_code == 200 and report.data.startswith(b"%PDF")
     assert "匹配报告" in urllib.parse.unquote(report.headers["Content-Disposition"])

@@ -6,7 +6,6 @@ Renders are real (WeasyPrint in the worker pool) and shared through module fixtu
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
@@ -31,13 +30,9 @@ from portal.pdf.request import (
 )
 from portal.pdf.worker import shutdown_pool
 from portal.services import pdf_jobs
-from tests.factories import Browser
+from tests.factories import Browser, autosave
+from tests.test_pdf import BASE_URL, IMPORTER, KOREAN, TODAY  # the same firms and date as the Chinese PDFs
 
-FIXTURES = Path(__file__).parent / "fixtures"
-TODAY = dt.date(2026, 6, 1)
-BASE_URL = "https://portal.example.cn"
-KOREAN = json.loads((FIXTURES / "pdf_korean_device.json").read_text(encoding="utf-8"))
-IMPORTER = json.loads((FIXTURES / "pdf_cosmetics_importer.json").read_text(encoding="utf-8"))
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
@@ -246,14 +241,6 @@ def test_ascii_download_names_say_what_and_when():
     assert filename_for(application_request(KOREAN, "d003-09", TODAY, lang="en")).startswith("申请表-")
 
 
-def _answer(browser: Browser, **answers: object) -> None:
-    for name, value in answers.items():
-        data = {name: value}
-        if isinstance(value, list):
-            data[f"{name}__present"] = "1"
-        assert browser.post(f"/q/answer/{name}", data).status_code == 200
-
-
 def _disposition_names(header: str) -> tuple[str, str]:
     ascii_name = re.search(r'filename="([^"]*)"', header)
     utf8 = re.search(r"filename\*=UTF-8''(\S+)", header)
@@ -262,7 +249,7 @@ def _disposition_names(header: str) -> tuple[str, str]:
 
 
 def test_downloads_follow_the_interface_language_and_have_ascii_names(logged_in: Browser, app: Flask, client):
-    _answer(logged_in, enterprise_name="吉林语言测试药业有限公司", location="changchun_other",
+    autosave(logged_in, enterprise_name="吉林语言测试药业有限公司", location="changchun_other",
             sectors=["chemical_drug"], milestones=["clinical_trial_approval"])
     with app.app_context():
         day = clock.today().isoformat()

@@ -13,7 +13,7 @@ from stdnum.cn import uscc
 from portal.extensions import db
 from portal.models import Answer, Enterprise
 from portal.policy.flow import steps_for
-from tests.factories import Browser
+from tests.factories import Browser, autosave
 
 DAY = dt.date(2026, 6, 1)
 VALID_USCC = "91220101" + "MA0000000"  # body; the check digit is computed below
@@ -208,14 +208,9 @@ def test_review_page_has_a_change_link_per_answer(logged_in: Browser) -> None:
 
 
 def test_results_explain_value_validity_and_contacts(logged_in: Browser) -> None:
-    for name, value in [("location", "zhonghan_zone"), ("sectors", ["medical_device"]),
-                        ("roles", ["device_registrant"]), ("device_classes", ["class2", "class3"]),
-                        ("device_procedures", ["class2_standard", "class3_standard"]),
-                        ("milestones", ["class3_first_registration", "device_in_production"])]:
-        data = {name: value}
-        if isinstance(value, list):
-            data[f"{name}__present"] = "1"
-        assert logged_in.post(f"/q/answer/{name}", data).status_code == 200
+    autosave(logged_in, location="zhonghan_zone", sectors=["medical_device"], roles=["device_registrant"],
+             device_classes=["class2", "class3"], device_procedures=["class2_standard", "class3_standard"],
+             milestones=["class3_first_registration", "device_in_production"])
     page = logged_in.get("/results").get_data(as_text=True)
     assert "可以申请" in page and "根据《" in page and "最高 100 万元" in page  # 003-9, stated maximum
     assert "（牵头单位）" in page or "联系方式待管理员补充" in page

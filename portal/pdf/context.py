@@ -43,9 +43,6 @@ VERIFY_NOTE = _l(
     "扫描二维码或访问核验网址，可在门户核验页面查看本文件的生成时间、企业名称、所涉措施及 SHA-256 校验值。")
 GROUP_TITLES = {MatchStatus.ELIGIBLE: _l("符合条件的措施"), MatchStatus.NEAR_MISS: _l("只差一项、可以争取的措施"),
                 MatchStatus.NEEDS_INFO: _l("还需补充信息的措施")}
-STATUS_LABELS = {MatchStatus.ELIGIBLE: _l("符合条件"), MatchStatus.NEEDS_INFO: _l("还需补充信息"),
-                 MatchStatus.NEAR_MISS: _l("只差一项"), MatchStatus.NOT_ELIGIBLE: _l("暂不符合"),
-                 MatchStatus.EXPIRED: _l("已过有效期")}
 _CONTACT_LABELS = {"address": _l("地址"), "phone": _l("电话"), "hours": _l("办公时间"), "email": _l("电子邮箱"),
                    "web": _l("网址")}
 _AMOUNT_UNITS = {"per_variety": _l("每个品种"), "per_project": _l("每个项目"), "per_product": _l("每个产品"),
@@ -415,7 +412,7 @@ def report_context(request: PdfRequest, code: str) -> dict[str, Any]:
     kind_title = _("政策匹配报告")
     return {
         **_language(request),
-        "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
+        "status_labels": MatchStatus.labels(),
         "kind": "report",
         "kind_title": kind_title,
         "meta": _meta(request, f"{kind_title}-{name or _('企业')}-{request.today:%Y%m%d}"),

@@ -24,7 +24,6 @@ from portal.policy.catalog import catalog
 from portal.policy.conditions import Condition, Profile
 from portal.policy.records import MEASURE_KINDS, Amount, Catalog, CityShare, Measure
 from portal.policy.wording import _, join_list, label
-from portal.policy.wording import mark as _l
 from portal.profile.fields import apply_gates
 from portal.statuses import MatchStatus
 
@@ -106,14 +105,6 @@ def _sum(value: float, lang: str) -> str:
     return money(value, lang) if lang in ("ko", "en") else _wan(value)
 
 
-#: What the results call each status (the Chinese of portal.statuses.MatchStatus), translated when shown.
-STATUS_LABELS = {
-    "eligible": _l("符合条件"),
-    "needs_info": _l("还需补充信息"),
-    "near_miss": _l("只差一项"),
-    "not_eligible": _l("暂不符合"),
-    "expired": _l("已过有效期"),
-}
 
 
 @dataclass(slots=True)
@@ -171,7 +162,7 @@ class MatchResult:
         return MatchStatus(self.status).zh
 
     def status_label(self, lang: str = "zh") -> str:
-        return label(STATUS_LABELS.get(self.status, self.status_zh), lang)
+        return label(self.status_zh, lang)  # the Chinese label is its own message id
 
     @property
     def can_apply(self) -> bool:

@@ -46,9 +46,8 @@ from portal.policy.matching import ELIGIBLE, EXPIRED, NOT_ELIGIBLE, match_profil
 from portal.policy.records import Catalog
 from portal.services import notifications
 from portal.services.review_actions import notify_each
-from portal.services.review_queue import match_label
 from portal.services.snapshots import canonical_json, measure_fingerprint, measure_snapshot
-from portal.statuses import SubmissionStatus
+from portal.statuses import MatchStatus, SubmissionStatus
 
 RESULTS_LINK = "/results"  # kept in step with portal/views/enterprise.py
 DEFAULT_BATCH = 2000
@@ -211,7 +210,7 @@ def _titles(ids: Iterable[str], statuses: dict[str, str] | None, titles: Callabl
     shown = []
     for mid in ids[:MAX_TITLES]:
         status = statuses.get(mid, REMOVED) if statuses is not None else ""
-        why = _("已移出政策库") if status == REMOVED else (match_label(status) if status else "")
+        why = _("已移出政策库") if status == REMOVED else (MatchStatus.label(status) if status else "")
         shown.append(_("“%(title)s”（%(why)s）", title=titles(mid), why=why) if why
                      else _("“%(title)s”", title=titles(mid)))
     listed = _("、").join(shown)

@@ -23,7 +23,6 @@ from portal.models import Submission, SubmissionEvent, User
 from portal.policy.catalog import catalog
 from portal.policy.records import Unit
 from portal.services import audit, notifications
-from portal.services.review_queue import status_label
 from portal.services.routing import stated_time_limit_in, title_in
 from portal.services.snapshots import enterprise_name, reference_of
 from portal.services.submissions import (
@@ -100,13 +99,13 @@ def review(session: Session, sub: Submission, reviewer: User, action_code: str, 
             raise SubmissionError(_("不能转交给本单位。"), 422)
     if expected_version is not None and expected_version != sub.version:
         raise SubmissionError(_("该申请已被他人更新（当前状态“%(status)s”，版本 %(version)s），未执行本次操作。请同步后再决定。",  # noqa: E501
-                                status=status_label(sub.status), version=sub.version), 412, sub.id)
+                                status=SubmissionStatus.label(sub.status), version=sub.version), 412, sub.id)
     if expected_status and expected_status != sub.status:
         raise SubmissionError(_("该申请的状态刚被更新为“%(status)s”，请查看最新情况后再操作。",
-                                status=status_label(sub.status)), 409)
+                                status=SubmissionStatus.label(sub.status)), 409)
     if sub.status not in action.from_statuses:
         raise SubmissionError(_("申请当前状态为“%(status)s”，不能执行“%(action)s”。",
-                                status=status_label(sub.status), action=action.zh), 409)
+                                status=SubmissionStatus.label(sub.status), action=action.zh), 409)
     if action.code == "materials_complete" and sub.materials_complete_at is not None:
         raise SubmissionError(_("已确认材料齐全，办理时限正在计算。"), 409)
 
@@ -197,7 +196,8 @@ def _notify_after_review(session: Session, sub: Submission, action: Action, visi
                                                    ref=ref, title=title_in(sub, lang)), link)
     else:
         notify_each(session, staff, lambda lang: _("您的申请 %(ref)s“%(title)s”状态更新为：%(status)s。", ref=ref,
-                                                   title=title_in(sub, lang), status=status_label(sub.status)), link)
+                                                   title=title_in(sub, lang),
+                                                   status=SubmissionStatus.label(sub.status)), link)
     if target is not None:
         enterprise = enterprise_name(session, sub)
         notify_each(session, notifications.reviewers_of(session, target.id),

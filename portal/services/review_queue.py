@@ -20,48 +20,12 @@ from portal.policy.catalog import catalog
 from portal.profile.fields import FIELDS_BY_NAME
 from portal.services.snapshots import answers_of, snapshot_of, title_of
 from portal.services.timelimits import TimeLimit, time_limit
-from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, MatchStatus, SubmissionStatus, Visibility
+from portal.statuses import FINAL_STATUSES, STATUS_ORDER, UNOPENED, SubmissionStatus
 
 # Labels are lazy: render them (str) at request time, in the reader's language.
 SORTS = {"newest": _l("最新提交"), "oldest": _l("最早提交"), "measure": _l("按措施"), "status": _l("按状态"),
          "due": _l("按剩余时限")}
 DUE = {"due": _l("临近或已超时限"), "overdue": _l("已超时限")}
-# The Chinese labels of portal.statuses, as catalog messages (the msgids are the same Chinese words).
-_STATUS_TEXT = {
-    SubmissionStatus.SUBMITTED: _l("已提交"), SubmissionStatus.IN_REVIEW: _l("审核中"),
-    SubmissionStatus.RETURNED: _l("退回补充材料"), SubmissionStatus.RESUBMITTED: _l("已重新提交"),
-    SubmissionStatus.APPROVED: _l("已通过"), SubmissionStatus.REJECTED: _l("未通过"),
-    SubmissionStatus.FORWARDED: _l("已转交其他单位"),
-}
-_MATCH_TEXT = {
-    MatchStatus.ELIGIBLE: _l("符合条件"), MatchStatus.NEEDS_INFO: _l("还需补充信息"),
-    MatchStatus.NEAR_MISS: _l("只差一项"), MatchStatus.NOT_ELIGIBLE: _l("暂不符合"),
-    MatchStatus.EXPIRED: _l("已过有效期"),
-}
-_VISIBILITY_TEXT = {Visibility.ENTERPRISE: _l("企业可见"), Visibility.INTERNAL: _l("仅内部可见")}
-
-
-def status_label(code: str) -> str:
-    """An application status in the current language (the stored value itself where it is not one of ours)."""
-    return str(_STATUS_TEXT.get(code, code))  # type: ignore[call-overload]
-
-
-def status_labels() -> dict[str, str]:
-    return {code.value: status_label(code) for code in SubmissionStatus}
-
-
-def match_label(code: str) -> str:
-    return str(_MATCH_TEXT.get(code, code))  # type: ignore[call-overload]
-
-
-def match_labels() -> dict[str, str]:
-    return {code.value: match_label(code) for code in MatchStatus}
-
-
-def visibility_labels() -> dict[str, str]:
-    return {code.value: str(text) for code, text in _VISIBILITY_TEXT.items()}
-
-
 def local_titles(measure_ids: list[str], lang: str) -> dict[str, str]:
     """{measure id: title in `lang`} (the unofficial ko/en wording, Chinese where there is none) for measures
     still in the catalog; {} in Chinese, where pages show the title frozen with each application."""
@@ -131,7 +95,7 @@ class QueueRow:
     @property
     def status_zh(self) -> str:
         """The status in the reader's language (Chinese in the Chinese interface)."""
-        return status_label(self.submission.status)
+        return SubmissionStatus.label(self.submission.status)
 
     @property
     def reference(self) -> str:
@@ -269,7 +233,7 @@ def dashboard(session: Session, unit_id: str | None, today: dt.date) -> Dashboar
                      key=lambda r: r.limit.remaining if r.limit and r.limit.remaining is not None else 0)
     return Dashboard(
         total=len(rows),
-        by_status=[(code, status_label(code), statuses.get(code, 0)) for code in STATUS_ORDER],
+        by_status=[(code, SubmissionStatus.label(code), statuses.get(code, 0)) for code in STATUS_ORDER],
         by_measure=measures, decided=len(handling),
         median_handling_days=statistics.median(handling) if handling else None,
         overdue=[r for r in running if r.limit and r.limit.overdue],

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -28,13 +27,6 @@ from portal.views.params import since_or_400, whole_number
 
 bp = Blueprint("enterprise", __name__)
 
-# Submission statuses as the dashboard lists them, in the interface language (portal.statuses keeps the Chinese).
-STATUS_LABELS = {
-    SubmissionStatus.SUBMITTED: _l("已提交"), SubmissionStatus.IN_REVIEW: _l("审核中"),
-    SubmissionStatus.RETURNED: _l("退回补充材料"), SubmissionStatus.RESUBMITTED: _l("已重新提交"),
-    SubmissionStatus.APPROVED: _l("已通过"), SubmissionStatus.REJECTED: _l("未通过"),
-    SubmissionStatus.FORWARDED: _l("已转交其他单位"),
-}
 def _enterprise_id() -> int:
     return int(current_user.enterprise_id)
 
@@ -105,7 +97,7 @@ def dashboard():
     return render("enterprise/dashboard.html", profile=profile, groups=grouped(results),
                   summary=summarize(results), asked=len(asked), answered=sum(n in profile for n in asked),
                   submissions=submission_service.for_enterprise(db.session, eid), cat=catalog(),
-                  status_labels=STATUS_LABELS)
+                  status_labels=SubmissionStatus.labels())
 
 
 @bp.get("/q")

@@ -24,7 +24,7 @@ from portal.services.snapshots import (
     snapshot_of,
 )
 from portal.services.submissions import SubmissionError
-from portal.statuses import UNOPENED
+from portal.statuses import UNOPENED, MatchStatus, SubmissionStatus, Visibility
 from portal.templating import current_language, render
 from portal.views.access import access
 from portal.views.charts import bar_chart
@@ -69,7 +69,7 @@ def queue():
     measures = review_queue.measures_in_queue(db.session, _unit_id())
     local_titles = _local_titles([m for m, _t in measures] + [r.submission.measure_id for r in rows])
     return render("review/queue.html", block="results", status=422 if errors else 200, unit=unit, rows=rows,
-                  filters=filters, errors=errors, status_zh=review_queue.status_labels(),
+                  filters=filters, errors=errors, status_zh=SubmissionStatus.labels(),
                   sorts={k: str(v) for k, v in review_queue.SORTS.items()},
                   due_options={k: str(v) for k, v in review_queue.DUE.items()}, measures=measures,
                   local_titles=local_titles, sectors=_option_pairs("sectors"), locations=_option_pairs("location"),
@@ -137,8 +137,8 @@ def _detail(sub: Submission, errors: list[str] | None = None, status: int = 200,
                   snapshot=snapshot, answers=answers_of(sub), judgement=judgement_of(sub),
                   resubmission=submission_history.last_resubmission(db.session, sub),
                   changed=measure_changed(sub), fields=FIELDS, dates_field=DATES_FIELD,
-                  fields_by_name=FIELDS_BY_NAME, match_status_zh=review_queue.match_labels(),
-                  status_zh=review_queue.status_labels(), visibility_zh=review_queue.visibility_labels(),
+                  fields_by_name=FIELDS_BY_NAME, match_status_zh=MatchStatus.labels(),
+                  status_zh=SubmissionStatus.labels(), visibility_zh=Visibility.labels(),
                   unit_name=unit_name, local_title=_local_titles([sub.measure_id]).get(sub.measure_id, ""),
                   forward_units=[u for u in units if u.id != sub.routed_unit_id],
                   next_sub=review_queue.next_to_work(db.session, _unit_id(), sub.id))
@@ -180,7 +180,7 @@ def action(submission_id: int):
     if sub.routed_unit_id != _unit_id():
         flash(_("%(ref)s 已转交%(unit)s，本单位不再处理此申请。", ref=reference, unit=unit_name(sub.routed_unit_id)))
         return redirect(url_for("review.queue"), 303)
-    status = review_queue.status_label(sub.status)
+    status = SubmissionStatus.label(sub.status)
     if form.get("action") == "materials_complete":
         flash(_("%(ref)s 已更新：%(status)s，材料齐全，已开始计算办理时限。", ref=reference, status=status))
     else:
